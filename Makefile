@@ -1,0 +1,62 @@
+# wmpf-hil — the two commands of a fresh machine:
+#   make run    the main job: the suites against the default simulated farm, with a report
+#   make test   every test
+# Both install what they need first (the adb server from Debian's "adb" package).
+
+GO        ?= go
+DEVICES   ?= devices.yaml
+REPORTS   ?= reports
+PROCS     ?=
+GINKGO    := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
+export TESTCONTAINERS_RYUK_DISABLED = true
+
+.PHONY: run test deps build vet fmt fuzz bench sim farm clean
+
+run: deps
+	$(GO) run ./cmd/wmpf-hil run -devices $(DEVICES) -reports $(REPORTS) $(if $(PROCS),-procs $(PROCS))
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+# deps makes sure the adb command is there; it installs Debian's package when
+# it can (root with apt-get), and says what to do when it cannot.
+deps:
+	@command -v adb >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing adb (Debian package)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq adb >/dev/null; \
+	  else \
+	    echo "adb is required: install Android platform-tools (Debian/Ubuntu: sudo apt-get install -y adb)" >&2; exit 1; \
+	  fi; }
+	@adb version | head -1
+
+build:
+	mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w .
+
+# Short fuzz runs of every fuzz target.
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzReadMessage -fuzztime 30s ./internal/adbwire
+	$(GO) test -run XXX -fuzz FuzzPacketDecoder -fuzztime 30s ./internal/adbwire
+	$(GO) test -run XXX -fuzz FuzzParseLine -fuzztime 30s ./harness/logcat
+	$(GO) test -run XXX -fuzz FuzzParser -fuzztime 30s ./harness/contract
+
+# Benchmarks print figures; they assert nothing about speed.
+bench: deps
+	$(GO) test -run XXX -bench . -benchmem ./harness/adb ./simulator/...
+
+sim: 
+	$(GO) run ./cmd/wmpf-sim devices -n 4 -port 16000
+
+farm:
+	$(GO) run ./cmd/wmpf-sim farm -n 4 -port 16000
+
+clean:
+	rm -rf bin $(REPORTS)
