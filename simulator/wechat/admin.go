@@ -1,0 +1,217 @@
+package wechat
+
+import (
+	"net/http"
+	"regexp"
+	"sort"
+	"time"
+)
+
+// TruthStamp is one ground-truth stamp: when a stage of a call really
+// happened on a simulated device, in host time.
+type TruthStamp struct {
+	SN         string    `json:"sn"`
+	Stage      string    `json:"stage"`
+	RoomID     string    `json:"roomId,omitempty"`
+	GroupID    string    `json:"groupId,omitempty"`
+	At         time.Time `json:"at"`
+	ReceivedAt time.Time `json:"receivedAt"`
+}
+
+var stageRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+
+// truthReq is the body of POST /sim/truth and /wmpf/truth.
+type truthReq struct {
+	SN      string `json:"sn"`
+	Session string `json:"session,omitempty"`
+	Stage   string `json:"stage"`
+	RoomID  string `json:"roomId,omitempty"`
+	GroupID string `json:"groupId,omitempty"`
+	At      string `json:"at"`
+}
+
+func (t truthReq) stamp(now time.Time) (TruthStamp, *apiError) {
+	if err := checkIdent(t.SN, 128); err != nil {
+		return TruthStamp{}, badParam("sn %s: %v", show(t.SN), err)
+	}
+	if !stageRE.MatchString(t.Stage) {
+		return TruthStamp{}, badParam("stage %s: allowed 1 to 64 characters from A-Z a-z 0-9 _ . : -", show(t.Stage))
+	}
+	for _, f := range []struct{ name, v string }{{"roomId", t.RoomID}, {"groupId", t.GroupID}} {
+		if f.v == "" {
+			continue
+		}
+		if err := checkIdent(f.v, 128); err != nil {
+			return TruthStamp{}, badParam("%s %s: %v", f.name, show(f.v), err)
+		}
+	}
+	at, err := time.Parse(time.RFC3339Nano, t.At)
+	if err != nil {
+		return TruthStamp{}, badParam("at %s: allowed an RFC 3339 time such as %q (%v)", show(t.At), "2026-01-02T15:04:05.123456789Z", err)
+	}
+	return TruthStamp{SN: t.SN, Stage: t.Stage, RoomID: t.RoomID, GroupID: t.GroupID, At: at, ReceivedAt: now}, nil
+}
+
+func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	now := s.now()
+	out := make([]DeviceStatus, 0, len(s.devices))
+	for _, d := range s.devices {
+		s.expireIfOfflineLocked(d, now)
+		out = append(out, s.statusLocked(d, now))
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].SN < out[j].SN })
+	writeJSON(w, http.StatusOK, struct {
+		Devices []DeviceStatus `json:"devices"`
+	}{out})
+}
+
+// handleDevice serves GET /sim/devices/{sn} and POST /sim/devices/{sn}
+// {"licence":"active|expired|none","modelId":"…"} (both optional; modelId
+// is required to register an sn the server does not know).
+func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
+	sn := r.PathValue("sn")
+	if r.Method == http.MethodGet {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		d := s.devices[sn]
+		if d == nil {
+			writeAPIError(w, newAPIError(http.StatusNotFound, ErrcodeNotFound, "no device %s", show(sn)))
+			return
+		}
+		now := s.now()
+		s.expireIfOfflineLocked(d, now)
+		writeJSON(w, http.StatusOK, s.statusLocked(d, now))
+		return
+	}
+	var req struct {
+		Licence *string `json:"licence"`
+		ModelID *string `json:"modelId"`
+	}
+	if e := readDeviceReq(w, r, &req); e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	if err := checkIdent(sn, 128); err != nil {
+		writeAPIError(w, badParam("sn %s: %v", show(sn), err))
+		return
+	}
+	if req.Licence == nil && req.ModelID == nil {
+		writeAPIError(w, badParam("nothing to change: give licence (%q, %q or %q) and/or modelId", LicenceActive, LicenceExpired, LicenceNone))
+		return
+	}
+	if req.Licence != nil && !validLicence(*req.Licence) {
+		writeAPIError(w, badParam("licence %s: allowed %q, %q or %q", show(*req.Licence), LicenceActive, LicenceExpired, LicenceNone))
+		return
+	}
+	if req.ModelID != nil {
+		if err := checkIdent(*req.ModelID, 128); err != nil {
+			writeAPIError(w, badParam("modelId %s: %v", show(*req.ModelID), err))
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.devices[sn]
+	if d == nil {
+		if req.ModelID == nil {
+			writeAPIError(w, newAPIError(http.StatusNotFound, ErrcodeNotFound, "no device %s; give modelId to register it", show(sn)))
+			return
+		}
+		d = &device{sn: sn, modelID: *req.ModelID, licence: LicenceActive}
+		s.devices[sn] = d
+	}
+	if req.Licence != nil {
+		d.licence = *req.Licence
+	}
+	if req.ModelID != nil {
+		d.modelID = *req.ModelID
+	}
+	s.logf("wechat: device %s set to licence %s, modelId %s", sn, d.licence, d.modelID)
+	writeJSON(w, http.StatusOK, s.statusLocked(d, s.now()))
+}
+
+// handlePushes serves GET /sim/pushes?sn=…&roomId=… (both optional).
+func (s *Server) handlePushes(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sn, roomID := q.Get("sn"), q.Get("roomId")
+	s.mu.Lock()
+	now := s.now()
+	if d := s.devices[sn]; d != nil {
+		s.expireIfOfflineLocked(d, now)
+	} else if sn == "" {
+		for _, d := range s.devices {
+			s.expireIfOfflineLocked(d, now)
+		}
+	}
+	out := []Push{}
+	for _, p := range s.pushOrder {
+		if (sn == "" || p.SN == sn) && (roomID == "" || p.RoomID == roomID) {
+			out = append(out, *p)
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, struct {
+		Pushes []Push `json:"pushes"`
+	}{out})
+}
+
+// handleTruth serves GET /sim/truth?sn=…&roomId=… and POST /sim/truth.
+func (s *Server) handleTruth(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		s.addTruth(w, r, false)
+		return
+	}
+	q := r.URL.Query()
+	sn, roomID := q.Get("sn"), q.Get("roomId")
+	s.mu.Lock()
+	out := []TruthStamp{}
+	for _, t := range s.truth {
+		if (sn == "" || t.SN == sn) && (roomID == "" || t.RoomID == roomID) {
+			out = append(out, t)
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, struct {
+		Truth []TruthStamp `json:"truth"`
+	}{out})
+}
+
+// handleDeviceTruth serves POST /wmpf/truth: the device's own report of a
+// stage. The session is optional (a device reports stages of injected
+// pushes even before it activates); when given it must be current.
+func (s *Server) handleDeviceTruth(w http.ResponseWriter, r *http.Request) {
+	s.addTruth(w, r, true)
+}
+
+func (s *Server) addTruth(w http.ResponseWriter, r *http.Request, device bool) {
+	var req truthReq
+	if e := readDeviceReq(w, r, &req); e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	if !device && req.Session != "" {
+		writeAPIError(w, badParam("session is not a field of /sim/truth (the access token authenticates it)"))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if device && req.Session != "" {
+		if _, e := s.deviceLocked(req.SN, req.Session); e != nil {
+			writeAPIError(w, e)
+			return
+		}
+	}
+	st, e := req.stamp(s.now())
+	if e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	s.truth = append(s.truth, st)
+	writeJSON(w, http.StatusOK, struct {
+		ErrCode int        `json:"errcode"`
+		ErrMsg  string     `json:"errmsg"`
+		Stamp   TruthStamp `json:"stamp"`
+	}{0, "ok", st})
+}

@@ -1,0 +1,612 @@
+package wechat
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Push statuses.
+const (
+	PushQueued    = "queued"    // waiting for the device's push stream
+	PushDelivered = "delivered" // written and flushed to the device's push stream
+	PushAcked     = "acked"     // the device acknowledged it (/wmpf/ack)
+	PushExpired   = "expired"   // dropped: the device was or went offline before delivery
+)
+
+// Push kinds.
+const (
+	PushKindCall = "call" // built by callWMPF
+	PushKindAPI  = "api"  // sent through /wxa/business/runtime/pushappmsg
+)
+
+// Push is one push message to a device, as /sim/pushes lists it.
+type Push struct {
+	ID          string    `json:"id"`
+	SN          string    `json:"sn"`
+	Kind        string    `json:"kind"`
+	RoomID      string    `json:"roomId,omitempty"`
+	GroupID     string    `json:"groupId,omitempty"`
+	Msg         string    `json:"msg"`
+	QueuedAt    time.Time `json:"queuedAt"`
+	DeliveredAt time.Time `json:"deliveredAt,omitzero"`
+	AckedAt     time.Time `json:"ackedAt,omitzero"`
+	ExpiredAt   time.Time `json:"expiredAt,omitzero"`
+	Status      string    `json:"status"`
+}
+
+// DeviceStatus is one device, as /sim/devices lists it.
+type DeviceStatus struct {
+	SN        string `json:"sn"`
+	ModelID   string `json:"modelId"`
+	Licence   string `json:"licence"`
+	Activated bool   `json:"activated"`
+	// Online: connected, or activated / disconnected less than
+	// Config.OfflineGrace ago.
+	Online          bool      `json:"online"`
+	Connected       bool      `json:"connected"`
+	LastSeen        time.Time `json:"lastSeen,omitzero"`
+	PushTokenExpiry time.Time `json:"pushTokenExpiry,omitzero"`
+	ActiveRoom      string    `json:"activeRoom,omitempty"`
+	Queued          int       `json:"queued"`
+}
+
+type device struct {
+	sn, modelID, licence string
+	activated            bool
+	session              string
+	conn                 *streamConn
+	graceFrom            time.Time // when it last stopped being connected, or activated; zero: never online
+	graceTimer           *time.Timer
+	lastSeen             time.Time
+	pending              []outLine
+	activeRoom           string
+	pushTokenExpiry      time.Time
+}
+
+type pushToken struct {
+	sn     string
+	expire time.Time
+}
+
+type outLine struct {
+	data []byte
+	push *Push
+}
+
+// streamConn is one open /wmpf/push stream.
+type streamConn struct {
+	wake   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+	reason string
+}
+
+func newStreamConn() *streamConn {
+	return &streamConn{wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+func (c *streamConn) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// end asks the stream's handler to say goodbye with reason and return.
+func (c *streamConn) end(reason string) {
+	c.once.Do(func() {
+		c.reason = reason
+		close(c.done)
+	})
+}
+
+func (s *Server) onlineLocked(d *device, now time.Time) bool {
+	return d.conn != nil || (!d.graceFrom.IsZero() && now.Before(d.graceFrom.Add(s.cfg.OfflineGrace)))
+}
+
+// expireIfOfflineLocked drops what is queued for a device that is offline.
+func (s *Server) expireIfOfflineLocked(d *device, now time.Time) {
+	if len(d.pending) == 0 || s.onlineLocked(d, now) {
+		return
+	}
+	n := 0
+	for _, l := range d.pending {
+		if l.push != nil && l.push.Status == PushQueued {
+			l.push.Status = PushExpired
+			l.push.ExpiredAt = now
+			n++
+		}
+	}
+	d.pending = nil
+	s.logf("wechat: device %s offline: %d queued pushes expired", d.sn, n)
+}
+
+// enqueueLocked queues a line for the device's push stream; it reports
+// false (and expires a push) when the device is offline.
+func (s *Server) enqueueLocked(d *device, l outLine, now time.Time) bool {
+	s.expireIfOfflineLocked(d, now)
+	if !s.onlineLocked(d, now) {
+		if l.push != nil {
+			l.push.Status = PushExpired
+			l.push.ExpiredAt = now
+		}
+		s.logf("wechat: device %s offline: dropped %s", d.sn, l.data)
+		return false
+	}
+	d.pending = append(d.pending, l)
+	if d.conn != nil {
+		d.conn.poke()
+	}
+	return true
+}
+
+// disconnectedLocked starts the grace period of a device that is no longer
+// connected.
+func (s *Server) disconnectedLocked(d *device, now time.Time) {
+	d.graceFrom = now
+	d.lastSeen = now
+	if d.graceTimer != nil {
+		d.graceTimer.Stop()
+	}
+	deadline := now.Add(s.cfg.OfflineGrace)
+	var fire func()
+	fire = func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed || d.conn != nil || !d.graceFrom.Equal(now) {
+			return
+		}
+		t := s.now()
+		if t.Before(deadline) {
+			if s.realClock {
+				d.graceTimer = time.AfterFunc(deadline.Sub(t), fire)
+			}
+			return
+		}
+		s.expireIfOfflineLocked(d, t)
+	}
+	d.graceTimer = time.AfterFunc(s.cfg.OfflineGrace, fire)
+}
+
+func (s *Server) statusLocked(d *device, now time.Time) DeviceStatus {
+	return DeviceStatus{
+		SN: d.sn, ModelID: d.modelID, Licence: d.licence, Activated: d.activated,
+		Online: s.onlineLocked(d, now), Connected: d.conn != nil, LastSeen: d.lastSeen,
+		PushTokenExpiry: d.pushTokenExpiry, ActiveRoom: d.activeRoom, Queued: len(d.pending),
+	}
+}
+
+// ---- device-side endpoints ----
+
+type sessionReq struct {
+	SN      string `json:"sn"`
+	Session string `json:"session"`
+}
+
+func badParam(format string, args ...any) *apiError {
+	return newAPIError(http.StatusBadRequest, ErrcodeBadParameter, format, args...)
+}
+
+// readDeviceReq reads a strict JSON body into v.
+func readDeviceReq(w http.ResponseWriter, r *http.Request, v any) *apiError {
+	body, err := readBody(w, r)
+	if err != nil {
+		return badParam("%v", err)
+	}
+	if err := decodeStrict(body, v); err != nil {
+		return badParam("%v", err)
+	}
+	return nil
+}
+
+// deviceLocked authenticates a device request by sn and session.
+func (s *Server) deviceLocked(sn, session string) (*device, *apiError) {
+	if err := checkIdent(sn, 128); err != nil {
+		return nil, badParam("sn %s: %v", show(sn), err)
+	}
+	if session == "" {
+		return nil, badParam("session is required (the session /wmpf/activate returned)")
+	}
+	d := s.devices[sn]
+	if d == nil || !d.activated {
+		return nil, newAPIError(http.StatusUnauthorized, ErrcodeInvalidCredential, "sn %s has not activated; POST /wmpf/activate first", show(sn))
+	}
+	if d.session != session {
+		return nil, newAPIError(http.StatusUnauthorized, ErrcodeInvalidCredential, "session %s is not the current session of sn %s (the device activated again since); activate again", show(session), show(sn))
+	}
+	d.lastSeen = s.now()
+	return d, nil
+}
+
+func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SN      string `json:"sn"`
+		ModelID string `json:"modelId"`
+	}
+	if e := readDeviceReq(w, r, &req); e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	if err := checkIdent(req.SN, 128); err != nil {
+		writeAPIError(w, badParam("sn %s: %v", show(req.SN), err))
+		return
+	}
+	if err := checkIdent(req.ModelID, 128); err != nil {
+		writeAPIError(w, badParam("modelId %s: %v", show(req.ModelID), err))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	d := s.devices[req.SN]
+	if d == nil {
+		d = &device{sn: req.SN, modelID: req.ModelID, licence: LicenceActive}
+		s.devices[req.SN] = d
+		s.logf("wechat: registered device %s (modelId %s) on activation", req.SN, req.ModelID)
+	}
+	switch {
+	case d.licence == LicenceExpired:
+		writeAPIError(w, newAPIError(http.StatusForbidden, CodeLicenceExpired, "the licence of device %s has expired", show(req.SN)))
+		return
+	case d.licence == LicenceNone:
+		writeAPIError(w, newAPIError(http.StatusForbidden, CodeNotActivated, "device %s has no licence: it cannot be activated", show(req.SN)))
+		return
+	case d.modelID != req.ModelID:
+		writeAPIError(w, newAPIError(http.StatusForbidden, CodeNotAuthorised, "not authorised: modelId %s does not match the modelId of device %s (%s)", show(req.ModelID), show(req.SN), show(d.modelID)))
+		return
+	}
+	d.activated = true
+	d.session = newID("S", 16)
+	if d.conn != nil {
+		d.conn.end(ByeSessionEnded)
+		d.conn = nil
+	}
+	s.disconnectedLocked(d, now)
+	s.logf("wechat: device %s activated", req.SN)
+	writeJSON(w, http.StatusOK, struct {
+		Session   string `json:"session"`
+		Activated bool   `json:"activated"`
+	}{d.session, true})
+}
+
+func (s *Server) handlePushTokenReq(w http.ResponseWriter, r *http.Request) {
+	var req sessionReq
+	if e := readDeviceReq(w, r, &req); e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, e := s.deviceLocked(req.SN, req.Session)
+	if e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	now := s.now()
+	if len(s.pushTokens) > 10000 {
+		for t, pt := range s.pushTokens {
+			if now.Sub(pt.expire) > 24*time.Hour {
+				delete(s.pushTokens, t)
+			}
+		}
+	}
+	tok := newID("PT", 24)
+	exp := now.Add(s.cfg.PushTokenTTL)
+	s.pushTokens[tok] = &pushToken{sn: d.sn, expire: exp}
+	d.pushTokenExpiry = exp
+	writeJSON(w, http.StatusOK, struct {
+		PushToken  string `json:"pushToken"`
+		ExpireTime int64  `json:"expireTime"`
+	}{tok, exp.Unix()})
+}
+
+func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
+	var req sessionReq
+	if e := readDeviceReq(w, r, &req); e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	s.mu.Lock()
+	_, e := s.deviceLocked(req.SN, req.Session)
+	s.mu.Unlock()
+	if e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		DeviceToken string `json:"deviceToken"`
+		ExpiresIn   int64  `json:"expiresIn"`
+	}{newID("DT", 16), int64(s.cfg.DeviceTokenTTL / time.Second)})
+}
+
+func (s *Server) handleAck(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SN      string `json:"sn"`
+		Session string `json:"session"`
+		ID      string `json:"id"`
+	}
+	if e := readDeviceReq(w, r, &req); e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, e := s.deviceLocked(req.SN, req.Session)
+	if e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	p := s.pushes[req.ID]
+	switch {
+	case req.ID == "":
+		writeAPIError(w, badParam("id is required (the id of a push from the push stream)"))
+	case p == nil || p.SN != d.sn:
+		writeAPIError(w, newAPIError(http.StatusNotFound, ErrcodeNotFound, "no push %s for sn %s", show(req.ID), show(d.sn)))
+	case p.Status == PushDelivered:
+		p.Status = PushAcked
+		p.AckedAt = s.now()
+		writeOK(w)
+	case p.Status == PushAcked:
+		writeOK(w)
+	default:
+		writeAPIError(w, newAPIError(http.StatusConflict, ErrcodeWrongState, "push %s is %s; only a delivered push can be acked", show(req.ID), p.Status))
+	}
+}
+
+// pushLine and voipLine are the lines of a push stream.
+type pushLine struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Msg  string `json:"msg"`
+}
+
+type voipLine struct {
+	Type    string         `json:"type"`
+	RoomID  string         `json:"roomId"`
+	GroupID string         `json:"groupId"`
+	Event   string         `json:"event"`
+	Data    map[string]any `json:"data"`
+}
+
+// marshalLine encodes one stream line without HTML escaping (so a push's
+// msg reads on the wire as it was sent) and without the newline.
+func marshalLine(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		// The line types above always encode.
+		return []byte(fmt.Sprintf(`{"type":"error","msg":%q}`, err.Error()))
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// handlePushStream serves GET /wmpf/push: an NDJSON stream of pushes, VoIP
+// events and pings, one JSON object a line, flushed per line.
+func (s *Server) handlePushStream(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		writeAPIError(w, newAPIError(http.StatusServiceUnavailable, ErrcodeNotFound, "server closing"))
+		return
+	}
+	d, e := s.deviceLocked(q.Get("sn"), q.Get("session"))
+	if e != nil {
+		s.mu.Unlock()
+		writeAPIError(w, e)
+		return
+	}
+	now := s.now()
+	s.expireIfOfflineLocked(d, now)
+	if d.conn != nil {
+		d.conn.end(ByeReplaced)
+	}
+	if d.graceTimer != nil {
+		d.graceTimer.Stop()
+	}
+	c := newStreamConn()
+	d.conn = c
+	d.lastSeen = now
+	s.streams.Add(1)
+	s.mu.Unlock()
+	defer s.streams.Done()
+	s.logf("wechat: device %s connected its push stream", d.sn)
+
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	reason := "client gone"
+	defer func() {
+		s.mu.Lock()
+		if d.conn == c {
+			d.conn = nil
+			if !s.closed {
+				s.disconnectedLocked(d, s.now())
+			}
+		}
+		s.mu.Unlock()
+		s.logf("wechat: device %s push stream ended (%s)", d.sn, reason)
+	}()
+	write := func(b []byte) error {
+		_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := w.Write(append(b, '\n')); err != nil {
+			return fmt.Errorf("write to push stream of %s: %w", d.sn, err)
+		}
+		if err := rc.Flush(); err != nil {
+			return fmt.Errorf("flush push stream of %s: %w", d.sn, err)
+		}
+		return nil
+	}
+	if err := rc.Flush(); err != nil {
+		reason = err.Error()
+		return
+	}
+	ping := time.NewTicker(s.cfg.PingInterval)
+	defer ping.Stop()
+	bye := func(why string) {
+		reason = why
+		_ = write(marshalLine(struct {
+			Type   string `json:"type"`
+			Reason string `json:"reason"`
+		}{"bye", why}))
+	}
+	for {
+		if err := s.drain(d, c, write); err != nil {
+			reason = err.Error()
+			return
+		}
+		select {
+		case <-c.wake:
+		case <-ping.C:
+			if err := write([]byte(`{"type":"ping"}`)); err != nil {
+				reason = err.Error()
+				return
+			}
+		case <-c.done:
+			bye(c.reason)
+			return
+		case <-s.closeCh:
+			bye(ByeServerClosing)
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// drain writes what is queued for d to the stream c. A push is marked
+// delivered (DeliveredAt: when it was handed to the connection) before it is
+// written, so that nobody who has seen it on the stream finds it still
+// queued; lines that cannot be written go back to the front of the queue as
+// queued.
+func (s *Server) drain(d *device, c *streamConn, write func([]byte) error) error {
+	s.mu.Lock()
+	if d.conn != c || len(d.pending) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	lines := d.pending
+	d.pending = nil
+	now := s.now()
+	for _, l := range lines {
+		if l.push != nil && l.push.Status == PushQueued {
+			l.push.Status = PushDelivered
+			l.push.DeliveredAt = now
+		}
+	}
+	s.mu.Unlock()
+	putBack := func(rest []outLine) {
+		s.mu.Lock()
+		for _, l := range rest {
+			if l.push != nil && l.push.Status == PushDelivered {
+				l.push.Status = PushQueued
+				l.push.DeliveredAt = time.Time{}
+			}
+		}
+		d.pending = append(append([]outLine(nil), rest...), d.pending...)
+		if d.conn != nil && d.conn != c {
+			d.conn.poke()
+		}
+		s.mu.Unlock()
+	}
+	for i, l := range lines {
+		select {
+		case <-c.done:
+			putBack(lines[i:])
+			return nil
+		default:
+		}
+		if err := write(l.data); err != nil {
+			putBack(lines[i:])
+			return err
+		}
+	}
+	return nil
+}
+
+// handlePushAppMsg serves WeChat's POST /wxa/business/runtime/pushappmsg:
+// HTTP 200 with errcode 0, 40101, 45002 or 48012.
+func (s *Server) handlePushAppMsg(w http.ResponseWriter, r *http.Request) {
+	fail := func(code int, format string, args ...any) {
+		writeJSON(w, http.StatusOK, errBody{ErrCode: code, ErrMsg: fmt.Sprintf(format, args...)})
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		fail(ErrcodeBadParameter, "invalid parameter: %v", err)
+		return
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		fail(ErrcodeBadParameter, "invalid parameter: body %s is not a JSON object; allowed {\"msg\":\"…\",\"push_token\":\"…\"}", showRaw(body))
+		return
+	}
+	for k := range fields {
+		if k != "msg" && k != "push_token" {
+			fail(ErrcodeBadParameter, "invalid parameter: unknown field %s; allowed msg, push_token", show(k))
+			return
+		}
+	}
+	str := func(name string) (string, bool) {
+		raw, ok := fields[name]
+		if !ok {
+			fail(ErrcodeBadParameter, "invalid parameter: %s is missing; allowed a non-empty string", name)
+			return "", false
+		}
+		var v string
+		if jsonKind(raw) != "string" || json.Unmarshal(raw, &v) != nil {
+			fail(ErrcodeBadParameter, "invalid parameter: %s is %s %s; allowed a non-empty string", name, jsonKind(raw), showRaw(raw))
+			return "", false
+		}
+		if v == "" {
+			fail(ErrcodeBadParameter, "invalid parameter: %s is empty; allowed a non-empty string", name)
+			return "", false
+		}
+		return v, true
+	}
+	msg, ok := str("msg")
+	if !ok {
+		return
+	}
+	token, ok := str("push_token")
+	if !ok {
+		return
+	}
+	if len(msg) > MaxPushMsgBytes {
+		fail(ErrcodeMsgTooLong, "msg too long: %d bytes; allowed at most %d bytes", len(msg), MaxPushMsgBytes)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	pt := s.pushTokens[token]
+	if pt == nil {
+		fail(ErrcodeInvalidPushToken, "invalid push_token %s: unknown", show(token))
+		return
+	}
+	if !now.Before(pt.expire) {
+		fail(ErrcodeInvalidPushToken, "invalid push_token %s: expired at %s", show(token), pt.expire.UTC().Format(time.RFC3339))
+		return
+	}
+	d := s.devices[pt.sn]
+	if d == nil {
+		fail(ErrcodeInvalidPushToken, "invalid push_token %s: its device is gone", show(token))
+		return
+	}
+	p := s.newPushLocked(d, PushKindAPI, "", "", msg, now)
+	s.enqueueLocked(d, outLine{data: marshalLine(pushLine{"push", p.ID, msg}), push: p}, now)
+	s.logf("wechat: pushappmsg %s to %s: %s", p.ID, d.sn, p.Status)
+	writeOK(w)
+}
+
+func (s *Server) newPushLocked(d *device, kind, roomID, groupID, msg string, now time.Time) *Push {
+	p := &Push{ID: newID("P", 12), SN: d.sn, Kind: kind, RoomID: roomID, GroupID: groupID, Msg: msg, QueuedAt: now, Status: PushQueued}
+	s.pushes[p.ID] = p
+	s.pushOrder = append(s.pushOrder, p)
+	return p
+}
