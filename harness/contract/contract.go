@@ -65,25 +65,25 @@ const (
 
 // Event names (the "ev" field).
 const (
-	EvHostStarted        = "host_started"         // app process started: pkg, version
-	EvState              = "state"                // answer to ActionReport: config and WMPF state
-	EvConfigured         = "configured"           // ActionConfigure applied: endMode, endPagePath, notification, autoAccept
-	EvListenerRegistered = "listener_registered"  // registerPushMsgEventListener done
-	EvPushToken          = "push_token"           // got a push token: token, expireTime (unix s)
-	EvPrefetch           = "prefetch"             // prefetchDeviceToken: ok, error
-	EvPushReceived       = "push_received"        // the push listener got a message: msg, via ("wmpf" | "inject")
-	EvPushIgnored        = "push_ignored"         // not a call push, or malformed: reason, msg
-	EvNotificationShown  = "notification_shown"   // the app's own incoming-call screen: roomType, callerName
+	EvHostStarted        = "host_started"          // app process started: pkg, version
+	EvState              = "state"                 // answer to ActionReport: config and WMPF state
+	EvConfigured         = "configured"            // ActionConfigure applied: endMode, endPagePath, notification, autoAccept
+	EvListenerRegistered = "listener_registered"   // registerPushMsgEventListener done
+	EvPushToken          = "push_token"            // got a push token: token, expireTime (unix s)
+	EvPrefetch           = "prefetch"              // prefetchDeviceToken: ok, error
+	EvPushReceived       = "push_received"         // the push listener got a message: msg, via ("wmpf" | "inject")
+	EvPushIgnored        = "push_ignored"          // not a call push, or malformed: reason, msg
+	EvNotificationShown  = "notification_shown"    // the app's own incoming-call screen: roomType, callerName
 	EvNotificationAnswer = "notification_answered" // the user accepted there
 	EvNotificationReject = "notification_rejected"
-	EvLaunchCalled       = "launch_called"   // launchMiniProgram: appid, path, appType
-	EvLaunchFailed       = "launch_failed"   // WMPFApiException: errType, errCode, errMsg
-	EvWMPFDied           = "wmpf_died"       // onWMPFFinish
-	EvWMPFRestarted      = "wmpf_restarted"  // onWMPFRestart
-	EvWMPFActivated      = "wmpf_activated"  // ok, error
-	EvVoipEvent          = "voip_event"      // onVoipEvent forwarded over the Invoke Channel: eventName, roomId, groupId, data
-	EvCallEnded          = "call_ended"      // the app handled the end: how (EndPage|EndBackground|EndExit), page, roomId
-	EvCrash              = "crash"           // the app is about to die of an uncaught exception: reason
+	EvLaunchCalled       = "launch_called"  // launchMiniProgram: appid, path, appType
+	EvLaunchFailed       = "launch_failed"  // WMPFApiException: errType, errCode, errMsg
+	EvWMPFDied           = "wmpf_died"      // onWMPFFinish
+	EvWMPFRestarted      = "wmpf_restarted" // onWMPFRestart
+	EvWMPFActivated      = "wmpf_activated" // ok, error
+	EvVoipEvent          = "voip_event"     // onVoipEvent forwarded over the Invoke Channel: eventName, roomId, groupId, data
+	EvCallEnded          = "call_ended"     // the app handled the end: how (EndPage|EndBackground|EndExit), page, roomId
+	EvCrash              = "crash"          // the app is about to die of an uncaught exception: reason
 )
 
 // Event is one contract line.
