@@ -501,6 +501,7 @@ type DeviceStatus struct {
 	Connected       bool      `json:"connected"`
 	LastSeen        time.Time `json:"lastSeen"`
 	PushTokenExpiry time.Time `json:"pushTokenExpiry"`
+	PushToken       string    `json:"pushToken"`
 	ActiveRoom      string    `json:"activeRoom"`
 	Queued          int       `json:"queued"`
 }
@@ -531,6 +532,16 @@ func (c *Client) SetLicence(ctx context.Context, sn, licence string) error {
 	}
 	return c.call(ctx, "set licence of "+sn, http.MethodPost, "/sim/devices/"+url.PathEscape(sn), nil,
 		map[string]string{"licence": licence}, nil)
+}
+
+// ExpirePushToken makes one of a device's push tokens expire now
+// (simulated WeChat side only).
+func (c *Client) ExpirePushToken(ctx context.Context, sn, token string) error {
+	if sn == "" {
+		return errors.New("caller: expire push token: sn is empty")
+	}
+	return c.call(ctx, "expire a push token of "+sn, http.MethodPost, "/sim/devices/"+url.PathEscape(sn), nil,
+		map[string]string{"expirePushToken": token}, nil)
 }
 
 // RegisterDevice registers (or changes) a device with a modelId and licence

@@ -88,6 +88,8 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Licence *string `json:"licence"`
 		ModelID *string `json:"modelId"`
+		// ExpirePushToken makes one of the device's push tokens expire now.
+		ExpirePushToken *string `json:"expirePushToken"`
 	}
 	if e := readDeviceReq(w, r, &req); e != nil {
 		writeAPIError(w, e)
@@ -97,8 +99,8 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, badParam("sn %s: %v", show(sn), err))
 		return
 	}
-	if req.Licence == nil && req.ModelID == nil {
-		writeAPIError(w, badParam("nothing to change: give licence (%q, %q or %q) and/or modelId", LicenceActive, LicenceExpired, LicenceNone))
+	if req.Licence == nil && req.ModelID == nil && req.ExpirePushToken == nil {
+		writeAPIError(w, badParam("nothing to change: give licence (%q, %q or %q), modelId and/or expirePushToken", LicenceActive, LicenceExpired, LicenceNone))
 		return
 	}
 	if req.Licence != nil && !validLicence(*req.Licence) {
@@ -121,6 +123,15 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 		}
 		d = &device{sn: sn, modelID: *req.ModelID, licence: LicenceActive}
 		s.devices[sn] = d
+	}
+	if req.ExpirePushToken != nil {
+		pt := s.pushTokens[*req.ExpirePushToken]
+		if pt == nil || pt.sn != sn {
+			writeAPIError(w, badParam("expirePushToken %s: not a push token of device %s", show(*req.ExpirePushToken), show(sn)))
+			return
+		}
+		pt.expire = s.now()
+		s.logf("wechat: push token %s of %s expired by request", show(*req.ExpirePushToken), sn)
 	}
 	if req.Licence != nil {
 		d.licence = *req.Licence

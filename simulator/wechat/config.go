@@ -69,6 +69,9 @@ type Config struct {
 	Now func() time.Time
 	// Logf receives one line per notable event (default: discarded).
 	Logf func(format string, args ...any)
+	// Faults switches bugs on (see Faults); for showing that the suites
+	// catch a broken WeChat side.
+	Faults []string
 }
 
 // withDefaults validates c and fills in defaults. Errors name the field, the

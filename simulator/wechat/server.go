@@ -35,6 +35,7 @@ type Server struct {
 	pushTokens   map[string]*pushToken
 	rooms        map[string]*room
 	groups       map[string]*room // by groupId: the device knows a call by its push's groupId
+	faults       map[Fault]bool
 	pushes       map[string]*Push
 	pushOrder    []*Push
 	truth        []TruthStamp
@@ -69,6 +70,11 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	faults, err := ParseFaults(cfg.Faults)
+	if err != nil {
+		return nil, fmt.Errorf("wechat config: Faults: %w", err)
+	}
+	s.faults = faults
 	for sn, rec := range cfg.Devices {
 		s.devices[sn] = &device{sn: sn, modelID: rec.ModelID, licence: rec.Licence}
 	}
