@@ -18,6 +18,7 @@ import (
 
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
 	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
+	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
 )
 
 // Config is devices.yaml.
@@ -62,6 +63,9 @@ type WeChat struct {
 	// Token is an access token to use as is (mode url), e.g. the one
 	// wmpf-sim farm prints.
 	Token string `yaml:"token"`
+	// Faults switches bugs of the simulated WeChat side on (mode
+	// simulated), to show that the bad-input specs catch them.
+	Faults []string `yaml:"faults"`
 }
 
 // SimGroup is a group of identical simulated devices.
@@ -244,6 +248,11 @@ func (c *Config) validate() error {
 	}
 	if w.AppID != "" && !regexp.MustCompile(`^wx[0-9a-f]{16}$`).MatchString(w.AppID) {
 		errs.add("wechat.appid %q: want wx followed by 16 lowercase hex digits", w.AppID)
+	}
+	if _, err := wechat.ParseFaults(w.Faults); err != nil {
+		errs.add("wechat.faults: %v", err)
+	} else if len(w.Faults) > 0 && w.Mode != "simulated" {
+		errs.add("wechat.faults: only the simulated WeChat side (mode simulated) has faults")
 	}
 	if w.Secret != "" && w.SecretEnv != "" {
 		errs.add("wechat: give secret or secretEnv, not both")

@@ -1,0 +1,331 @@
+package farm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/adb"
+	"github.com/wmpf-hil/wmpf-hil/harness/contract"
+	"github.com/wmpf-hil/wmpf-hil/harness/device"
+	"github.com/wmpf-hil/wmpf-hil/simulator"
+	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
+	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
+)
+
+// Spec is the farm as the run hands it to every Ginkgo process.
+type Spec struct {
+	FarmFile   string            `json:"farmFile"`
+	ADBServers map[string]string `json:"adbServers"`
+	WeChat     WeChatSpec        `json:"wechat"`
+	Devices    []device.Spec     `json:"devices"`
+	Excluded   []Excluded        `json:"excluded,omitempty"`
+	Budgets    string            `json:"budgets"`
+	Run        RunConfig         `json:"run"`
+}
+
+// WeChatSpec says how to reach the WeChat side.
+type WeChatSpec struct {
+	Mode   string `json:"mode"`
+	URL    string `json:"url"`
+	AppID  string `json:"appid"`
+	Secret string `json:"secret,omitempty"`
+	Token  string `json:"token,omitempty"`
+}
+
+// Excluded is a device taken out of the run.
+type Excluded struct {
+	Device device.Spec `json:"device"`
+	Reason string      `json:"reason"`
+}
+
+// Options tune Up.
+type Options struct {
+	Logf func(format string, args ...any)
+}
+
+// Farm is a farm brought up.
+type Farm struct {
+	Spec    Spec
+	cfg     *Config
+	servers []*adb.LocalServer
+	sim     *simulator.Farm
+}
+
+// Up brings the farm up and health-checks every device.
+func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	f = &Farm{cfg: cfg, Spec: Spec{FarmFile: cfg.Path, ADBServers: map[string]string{}, Budgets: cfg.Resolve(cfg.Budgets), Run: cfg.Run}}
+	defer func() {
+		if err != nil {
+			f.Down()
+		}
+	}()
+	if f.Spec.Run.LatencyCalls == 0 {
+		f.Spec.Run.LatencyCalls = 6
+	}
+	healthTimeout := 20 * time.Second
+	if cfg.Run.HealthTimeout != "" {
+		healthTimeout, _ = parseDuration(cfg.Run.HealthTimeout)
+	}
+
+	// adb servers
+	for _, s := range cfg.ADBServers {
+		switch s.Address {
+		case "start":
+			ls, err := adb.StartServer(ctx, adb.ServerOptions{})
+			if err != nil {
+				return f, fmt.Errorf("adbServers %s: %w", s.Name, err)
+			}
+			f.servers = append(f.servers, ls)
+			f.Spec.ADBServers[s.Name] = ls.Addr()
+			logf("adb server %s started on %s (pid %d)", s.Name, ls.Addr(), ls.Pid())
+		case "env":
+			addr, err := adb.ServerAddrFromEnv()
+			if err != nil {
+				return f, fmt.Errorf("adbServers %s: %w", s.Name, err)
+			}
+			f.Spec.ADBServers[s.Name] = addr
+		default:
+			addr, _ := adb.ParseServerSocket(s.Address)
+			f.Spec.ADBServers[s.Name] = addr
+		}
+		if _, err := adb.NewClient(f.Spec.ADBServers[s.Name]).Version(ctx); err != nil {
+			return f, fmt.Errorf("adbServers %s (%s): %w", s.Name, f.Spec.ADBServers[s.Name], err)
+		}
+	}
+	serverOf := func(name string) string {
+		if name == "" {
+			return f.Spec.ADBServers[cfg.ADBServers[0].Name]
+		}
+		return f.Spec.ADBServers[name]
+	}
+
+	// WeChat side and simulated devices
+	w := cfg.WeChat
+	f.Spec.WeChat = WeChatSpec{Mode: w.Mode, URL: w.URL, AppID: w.AppID, Secret: w.Secret, Token: w.Token}
+	if w.SecretEnv != "" {
+		f.Spec.WeChat.Secret = os.Getenv(w.SecretEnv)
+		if f.Spec.WeChat.Secret == "" {
+			return f, fmt.Errorf("wechat.secretEnv %s: the variable is empty", w.SecretEnv)
+		}
+	}
+	var simCfgs []simulator.DeviceConfig
+	var simGroup []int
+	for gi, g := range cfg.Simulated {
+		p, err := profile.Find(cfg.Resolve(cfg.Profiles), g.Profile)
+		if err != nil {
+			return f, fmt.Errorf("simulated[%d]: %w", gi, err)
+		}
+		offsets, _ := ParseOffset(g.ClockOffset, g.Count)
+		for i := range g.Count {
+			addr := "127.0.0.1:0"
+			if g.Port != 0 {
+				addr = simulator.PortAddr(g.Port + i)
+			}
+			drift := g.ClockDriftPPM
+			if i%2 == 1 {
+				drift = -drift
+			}
+			simCfgs = append(simCfgs, simulator.DeviceConfig{Addr: addr, Profile: p, Defects: g.Defects,
+				ClockOffset: offsets[i], ClockDriftPPM: drift, Auth: g.Auth, HostPackage: g.HostPackage, NotRooted: g.NotRooted,
+				WeChatURL: w.URL})
+			simGroup = append(simGroup, gi)
+		}
+	}
+	if w.Mode == "simulated" || len(simCfgs) > 0 {
+		fc := simulator.FarmConfig{Devices: simCfgs, NoWeChat: w.Mode != "simulated"}
+		fc.WeChat.Faults = w.Faults
+		if w.AppID != "" {
+			fc.WeChat.AppID = w.AppID
+		}
+		if f.Spec.WeChat.Secret != "" {
+			fc.WeChat.AppSecret = f.Spec.WeChat.Secret
+		}
+		sim, err := simulator.NewFarm(ctx, fc)
+		if err != nil {
+			return f, err
+		}
+		f.sim = sim
+		if sim.WeChat != nil {
+			f.Spec.WeChat.URL = sim.WeChat.URL()
+			f.Spec.WeChat.AppID = sim.WeChat.AppID()
+			f.Spec.WeChat.Secret = sim.WeChat.AppSecret()
+			f.Spec.WeChat.Token = sim.WeChat.AccessToken()
+			logf("simulated WeChat side on %s", sim.WeChat.URL())
+		}
+	}
+	if f.Spec.WeChat.AppID == "" {
+		f.Spec.WeChat.AppID = wechat.DefaultAppID
+	}
+
+	var all []device.Spec
+	connect := map[string]bool{}
+	if f.sim != nil {
+		for i, d := range f.sim.Devices {
+			g := cfg.Simulated[simGroup[i]]
+			all = append(all, device.Spec{Name: d.Serial(), Server: serverOf(g.ADBServer), Serial: d.Serial(), SN: d.SN(),
+				ModelID: d.ModelID(), Model: d.Model(), HostPackage: d.HostPackage(), Push: "wechat", Simulated: true,
+				Profile: d.Profile().Name, Defects: d.Defects(), ClockOffset: simCfgs[i].ClockOffset, ClockDriftPPM: simCfgs[i].ClockDriftPPM,
+				Answer: device.DefaultAnswer, HangUp: device.DefaultHangUp, Accept: device.DefaultAccept})
+			connect[d.Serial()] = true
+			logf("simulated device %s sn=%s model=%s defects=%v", d.Serial(), d.SN(), d.Model(), d.Defects())
+		}
+	}
+	for _, d := range cfg.Devices {
+		model := d.Model
+		all = append(all, device.Spec{Name: d.Serial, Server: serverOf(d.ADBServer), Serial: d.Serial, SN: d.SN, ModelID: d.ModelID,
+			Model: model, HostPackage: d.HostPackage, Push: d.Push, Answer: d.UI.Answer, HangUp: d.UI.HangUp, Accept: d.UI.Accept})
+		if d.Connect {
+			connect[d.Serial] = true
+		}
+	}
+
+	// connect and check, all devices at once
+	type result struct {
+		spec   device.Spec
+		reason string
+	}
+	results := make([]result, len(all))
+	var wg sync.WaitGroup
+	for i, d := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hctx, cancel := context.WithTimeout(ctx, healthTimeout)
+			defer cancel()
+			spec, reason := check(hctx, d, connect[d.Serial])
+			results[i] = result{spec, reason}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return f, err
+	}
+	for _, r := range results {
+		if r.reason != "" {
+			f.Spec.Excluded = append(f.Spec.Excluded, Excluded{Device: r.spec, Reason: r.reason})
+			logf("device %s taken out of the run: %s", r.spec.Name, r.reason)
+			continue
+		}
+		f.Spec.Devices = append(f.Spec.Devices, r.spec)
+	}
+	sort.SliceStable(f.Spec.Devices, func(i, j int) bool { return f.Spec.Devices[i].Name < f.Spec.Devices[j].Name })
+	if len(f.Spec.Devices) == 0 {
+		return f, errors.New("no device passed its health check")
+	}
+	return f, nil
+}
+
+// check connects a device if asked and runs its health check. It returns
+// the reason to exclude it, or "".
+func check(ctx context.Context, d device.Spec, connect bool) (device.Spec, string) {
+	c := adb.NewClient(d.Server)
+	if connect {
+		if err := c.Connect(ctx, d.Serial); err != nil {
+			return d, "adb connect failed: " + err.Error()
+		}
+	}
+	st, err := c.WaitForState(ctx, d.Serial, adb.StateDevice, adb.StateUnauthorized)
+	switch {
+	case st == adb.StateUnauthorized:
+		return d, "unauthorized: accept this host's adb key on the device"
+	case err != nil:
+		return d, fmt.Sprintf("not ready (state %s): %v", st, err)
+	}
+	if d.Model == "" {
+		if out, err := c.Device(d.Serial).Run(ctx, "getprop ro.product.model"); err == nil {
+			d.Model = trimLine(out)
+		}
+	}
+	return d, Health(ctx, d)
+}
+
+// Health checks that a device can take calls: the host app implements the
+// contract (answers the report hook), WMPF runs and is activated, the push
+// listener is registered, and (when calls go through WeChat) it has a push
+// token. It waits for a device still starting until ctx ends. It returns ""
+// when healthy, else the reason.
+func Health(ctx context.Context, d device.Spec) string {
+	s, err := device.Open(ctx, d)
+	if err != nil {
+		return "cannot open a session: " + err.Error()
+	}
+	defer s.Close()
+	last := ""
+	for {
+		mark := s.Log.Mark()
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		ev, err := s.Report(rctx)
+		cancel()
+		switch {
+		case err != nil:
+			last = "the host app did not answer the report hook (" + err.Error() + "): is the debug build with the device contract installed?"
+		default:
+			running, _ := ev.Bool("wmpfRunning")
+			activated, _ := ev.Bool("activated")
+			listener, _ := ev.Bool("listenerRegistered")
+			token := ev.Str("pushToken")
+			switch {
+			case !running:
+				last = "WMPF (com.tencent.wmpf) is not running"
+			case !activated:
+				last = "WMPF is not activated"
+			case !listener:
+				last = "the host app has not registered its push listener"
+			case d.Push != "inject" && token == "":
+				last = "the host app reports no push token"
+			default:
+				return ""
+			}
+		}
+		if ctx.Err() != nil {
+			return last
+		}
+		// Wait for the app to say something new (WMPF activated, listener
+		// registered, token got), or a second, then ask again.
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, _, _ = s.Log.Await(wctx, mark, "a contract line", func(e contract.Event) bool { return e.Name != contract.EvState })
+		cancel()
+		if ctx.Err() != nil {
+			return last
+		}
+	}
+}
+
+func trimLine(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Simulator returns the in-process simulated farm, if any.
+func (f *Farm) Simulator() *simulator.Farm { return f.sim }
+
+// Down disconnects simulated devices, stops them and the adb servers the
+// run started.
+func (f *Farm) Down() error {
+	var errs []error
+	if f.sim != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		for _, d := range f.Spec.Devices {
+			if d.Simulated {
+				_ = adb.NewClient(d.Server).Disconnect(ctx, d.Serial)
+			}
+		}
+		cancel()
+		errs = append(errs, f.sim.Close())
+	}
+	for _, s := range f.servers {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}
