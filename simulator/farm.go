@@ -37,7 +37,8 @@ func NewFarm(ctx context.Context, cfg FarmConfig) (*Farm, error) {
 		if addr == "" {
 			addr = "127.0.0.1:0"
 		}
-		w, err := wechat.Start(ctx, cfg.WeChat, addr)
+		// The WeChat side lives until Close, not as long as ctx.
+		w, err := wechat.Start(context.WithoutCancel(ctx), cfg.WeChat, addr)
 		if err != nil {
 			return nil, fmt.Errorf("simulator: WeChat side: %w", err)
 		}

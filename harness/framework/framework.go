@@ -180,7 +180,7 @@ func setupProcess(ctx SpecContext, data []byte) {
 		sessions: map[string]*device.Session{}, lost: map[string]error{}}
 }
 
-func teardownProcess() {
+func teardownProcess(ctx SpecContext) {
 	if F == nil {
 		return
 	}
@@ -192,7 +192,7 @@ func teardownProcess() {
 	F.mu.Unlock()
 }
 
-func teardownFarm() {
+func teardownFarm(ctx SpecContext) {
 	if farmUp != nil {
 		if err := farmUp.Down(); err != nil {
 			GinkgoWriter.Printf("farm down: %v\n", err)

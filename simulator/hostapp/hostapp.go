@@ -507,11 +507,12 @@ func (a *App) showIncoming(p *android.Process, act *android.Activity, in android
 	appType, _ := in.Extras["appType"].(int)
 	caller := queryValue(path, "callerName")
 	roomType := queryValue(path, "roomType")
+	groupID := queryValue(path, "groupId")
 	var once sync.Once
 	accept := func() {
 		once.Do(func() {
 			p.Go(func(ctx context.Context) {
-				a.emit(p, contract.EvNotificationAnswer, nil)
+				a.emit(p, contract.EvNotificationAnswer, map[string]any{"groupId": groupID})
 				act.Finish()
 				a.launch(ctx, p, appID, path, appType, true)
 			})
@@ -520,7 +521,7 @@ func (a *App) showIncoming(p *android.Process, act *android.Activity, in android
 	reject := func() {
 		once.Do(func() {
 			p.Go(func(context.Context) {
-				a.emit(p, contract.EvNotificationReject, nil)
+				a.emit(p, contract.EvNotificationReject, map[string]any{"groupId": groupID})
 				act.Finish()
 			})
 		})
@@ -547,7 +548,7 @@ func (a *App) showIncoming(p *android.Process, act *android.Activity, in android
 			return
 		}
 		act.Displayed()
-		a.emit(p, contract.EvNotificationShown, map[string]any{"roomType": roomType, "callerName": caller})
+		a.emit(p, contract.EvNotificationShown, map[string]any{"roomType": roomType, "callerName": caller, "groupId": groupID})
 		a.mu.Lock()
 		auto := a.settings.AutoAccept
 		a.mu.Unlock()

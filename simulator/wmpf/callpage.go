@@ -201,6 +201,14 @@ func (pg *callPage) render() *android.Node {
 func (pg *callPage) onShow(ctx context.Context) {
 	pg.emit("startVoip", map[string]any{"roomType": pg.roomType})
 	pg.emit("callPageOnShow", map[string]any{"roomType": pg.roomType})
+	pg.s.mu.Lock()
+	early, ended := pg.s.early[pg.groupID]
+	delete(pg.s.early, pg.groupID)
+	pg.s.mu.Unlock()
+	if ended {
+		pg.backendEvent(early.Event, early.RoomID, early.Data)
+		return
+	}
 	if pg.hangOn {
 		pg.mp.proc.Go(func(ctx context.Context) {
 			if pg.s.cfg.Sampler.Sleep(ctx, pg.s.cfg.Timing.AutoAnswer) {

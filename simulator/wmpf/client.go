@@ -219,12 +219,33 @@ func (c *Client) LaunchMiniProgram(ctx context.Context, p StartAppParams) error 
 		Component: android.ComponentName{Package: Package, Class: MPActivity},
 		Extras:    map[string]any{"appId": p.AppID, "path": p.Path, "appType": p.AppType, "launchSeq": seq},
 	}
+	c.s.mu.Lock()
+	mp, mpProc := c.s.mp, c.s.mpProc
+	c.s.mu.Unlock()
+	if mp != nil && mpProc != nil && mpProc.Alive() && mp.proc == mpProc && !finished(mp.act) {
+		// The Mini Program's activity exists (in front or in the
+		// background): WMPF brings it to the front and opens the page in it
+		// (onNewIntent), as Android delivers a NEW_TASK intent to a task
+		// whose root it is.
+		c.s.sys.BringToFront(mp.act)
+		mpProc.Post(func() { c.s.startMiniProgram(mpProc, mp.act, in) })
+		return nil
+	}
 	main.Go(func(ctx context.Context) {
 		if _, err := c.s.sys.StartActivity(ctx, in, false); err != nil {
 			main.Log('E', tagAppBrand, "start AppBrandUI failed: "+err.Error())
 		}
 	})
 	return nil
+}
+
+func finished(a *android.Activity) bool {
+	select {
+	case <-a.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // CloseWxaApp closes the Mini Program: keepRunning sends it to the

@@ -45,11 +45,13 @@ func (s *Service) startMiniProgram(p *android.Process, act *android.Activity, in
 	mp := &miniProgram{appID: appID, appType: appType, path: path, act: act, proc: p}
 	s.mp = mp
 	s.mu.Unlock()
-	if old != nil && old.act != act {
+	if old != nil {
 		if old.page != nil {
 			old.page.unload()
 		}
-		old.act.Finish()
+		if old.act != act {
+			old.act.Finish()
+		}
 	}
 	t := s.cfg.Timing
 	d := s.cfg.Sampler.Sample(t.MPWarmStart)

@@ -34,10 +34,11 @@ func (s *Service) pushLoop(ctx context.Context, main *android.Process) {
 			m, err := st.Next(ctx)
 			if err != nil {
 				var sc *wechat.StreamClosedError
-				if errors.As(err, &sc) && sc.Reason == "session ended" {
-					st.Close()
-					main.Log('W', tagPush, "push session ended by a newer activation")
-					return
+				if errors.As(err, &sc) && sc.Reason == wechat.ByeSessionEnded {
+					// A newer activation replaced the session: reconnect
+					// with it.
+					main.Log('I', tagPush, "push session replaced by a newer activation")
+					break
 				}
 				if ctx.Err() == nil {
 					main.Log('W', tagPush, "push connection lost: "+err.Error())
@@ -86,7 +87,18 @@ func (s *Service) voipFromBackend(m wechat.DeviceMessage) {
 	mp := s.mp
 	s.mu.Unlock()
 	if mp == nil || mp.page == nil || !mp.page.matches(m.RoomID, m.GroupID) {
-		s.logf(tagVoip, "voip event %s for room %s group %s: no call page for it", m.Event, m.RoomID, m.GroupID)
+		// The page may not be up yet: the plugin learns what became of the
+		// call when it loads, so keep the call's end for it.
+		switch m.Event {
+		case "cancelVoip", "timeout", "abortVoip", "hangUpVoip", "busy", "joinFailCaller":
+			s.mu.Lock()
+			if s.early == nil {
+				s.early = map[string]wechat.DeviceMessage{}
+			}
+			s.early[m.GroupID] = m
+			s.mu.Unlock()
+		}
+		s.logf(tagVoip, "voip event %s for room %s group %s: no call page for it yet", m.Event, m.RoomID, m.GroupID)
 		return
 	}
 	mp.page.backendEvent(m.Event, m.RoomID, m.Data)

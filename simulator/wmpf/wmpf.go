@@ -82,6 +82,7 @@ type Service struct {
 	launchSeq  int
 	endPage    string // setVoipEndPagePath; "" = the call log page
 	endMode    string // the vendor Mini Program's end handling ("exit" or "")
+	early      map[string]wechat.DeviceMessage // call ends that came before their call page, by groupId
 }
 
 type listenerReg struct {

@@ -1,0 +1,105 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/caller"
+	"github.com/wmpf-hil/wmpf-hil/harness/contract"
+	"github.com/wmpf-hil/wmpf-hil/harness/device"
+	"github.com/wmpf-hil/wmpf-hil/harness/matchers"
+)
+
+// ValidCall is a callWMPF request the WeChat side accepts for the device.
+func (d *Device) ValidCall(ctx context.Context) caller.CallRequest {
+	GinkgoHelper()
+	return caller.CallRequest{RoomType: "video", SN: d.Spec.SN, ModelID: d.Spec.ModelID, PushToken: d.PushToken(ctx), NickName: "wmpf-hil"}
+}
+
+// ExpectWorking checks the device still takes a call: a valid call makes
+// it launch the call page with the right path. The call is then cancelled.
+func (d *Device) ExpectWorking(ctx context.Context) {
+	GinkgoHelper()
+	By("checking that " + d.Spec.Name + " still takes a call")
+	call := d.PlaceCall(ctx, CallOptions{Caller: "after bad input"})
+	ev := call.Await(ctx, contract.EvLaunchCalled, 10*time.Second)
+	Expect(ev).To(matchers.MatchLaunch(call.Expected))
+	call.Await(ctx, contract.EvVoipEvent+":callPageOnShow", 15*time.Second)
+	Expect(call.EndCall(ctx)).To(Succeed())
+	call.Await(ctx, contract.EvVoipEvent+":finishVoip", 10*time.Second)
+}
+
+// Screen is what is in front of the device: the resumed activity and,
+// when it is the Mini Program, the texts on screen.
+type Screen struct {
+	Resumed    string
+	Texts      []string
+	OnCallPage bool
+	Detail     string
+}
+
+// Screen reads the resumed activity and the UI tree.
+func (d *Device) Screen(ctx context.Context) (Screen, error) {
+	var s Screen
+	act, err := d.ResumedActivity(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.Resumed = act
+	root, _, err := d.UIDump(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.Texts = root.Texts()
+	if strings.HasPrefix(act, device.MPActivityPrefix) {
+		for _, sel := range []string{d.Spec.Answer, d.Spec.HangUp} {
+			if ps, err := device.ParseSelector(sel); err == nil && ps.Find(root) != nil {
+				s.OnCallPage = true
+			}
+		}
+	}
+	s.Detail = fmt.Sprintf("resumed %s; screen: %s", act, strings.Join(s.Texts, " | "))
+	return s, nil
+}
+
+// AwaitScreen polls the screen (there is no event for what is shown) until
+// ok accepts it, for at most max, and returns the last screen and whether
+// it was accepted.
+func (d *Device) AwaitScreen(ctx context.Context, max time.Duration, ok func(Screen) bool) (Screen, bool) {
+	GinkgoHelper()
+	deadline := time.Now().Add(max)
+	var last Screen
+	for {
+		s, err := d.Screen(ctx)
+		d.Must(err)
+		last = s
+		if ok(s) {
+			return s, true
+		}
+		if time.Now().After(deadline) {
+			return last, false
+		}
+		select {
+		case <-ctx.Done():
+			return last, false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// StopMiniProgram kills the Mini Program's process, so the next call is a
+// cold start. It needs a rooted (userdebug) device; elsewhere the next call
+// is whatever start it gets, and the record says which.
+func (d *Device) StopMiniProgram(ctx context.Context) {
+	GinkgoHelper()
+	pids, err := d.Pidof(ctx, "com.tencent.wmpf:appbrand0")
+	d.Must(err)
+	for _, pid := range pids {
+		_, _ = d.Run(ctx, fmt.Sprintf("kill -9 %d", pid))
+	}
+}

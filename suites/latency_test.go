@@ -1,0 +1,83 @@
+package suites_test
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/contract"
+	"github.com/wmpf-hil/wmpf-hil/harness/framework"
+	"github.com/wmpf-hil/wmpf-hil/harness/latency"
+)
+
+var _ = Describe("Answer latency", Label("latency"), func() {
+	It("answers calls within budget, stage by stage, on the host clock", func(ctx SpecContext) {
+		d := framework.Lease(ctx)
+		// Accepted on the app's notification at once, so the call page
+		// answers on entry: the figures are the device's, not a tapper's.
+		_, err := d.Configure(ctx, framework.Settings{EndMode: contract.EndBackground, Notification: contract.NotifyCustom, AutoAccept: true})
+		d.Must(err)
+		n := framework.F.Farm.Run.LatencyCalls
+		budgets := framework.F.Budgets
+		var calls []latency.Call
+		var over []string
+		for i := range n {
+			if i%3 == 0 {
+				By(fmt.Sprintf("call %d/%d, Mini Program stopped first (cold start)", i+1, n))
+				d.StopMiniProgram(ctx)
+			} else {
+				By(fmt.Sprintf("call %d/%d", i+1, n))
+			}
+			_, err := d.RefreshClock(ctx, 20*time.Second)
+			d.Must(err)
+			call := d.PlaceCall(ctx, framework.CallOptions{Caller: fmt.Sprintf("latency %d", i+1)})
+			lc := call.Measure(ctx, 30*time.Second)
+			for _, v := range d.RecordCall(lc) {
+				over = append(over, fmt.Sprintf("call %d (%s start): %s", i+1, lc.Start, v))
+			}
+			calls = append(calls, lc)
+			Expect(call.EndCall(ctx)).To(Succeed())
+			call.Await(ctx, contract.EvCallEnded, 15*time.Second)
+		}
+		table := latencyTable(calls, budgets)
+		AddReportEntry("latency", table)
+		Expect(over).To(BeEmpty(), "calls over their budget:\n%s\n%s", strings.Join(over, "\n"), table)
+		for _, seg := range latency.Segments {
+			var ds []time.Duration
+			key := seg.Name
+			for _, c := range calls {
+				if v, ok := c.Duration(seg); ok && c.Key(seg) == key {
+					ds = append(ds, v)
+				}
+			}
+			if b, ok := budgets.Segments[key]; ok && len(ds) > 0 {
+				p90 := latency.Summarize(ds).P90
+				Expect(p90).To(BeNumerically("<=", b.P90), "%s p90 %v over its budget %v\n%s", key, p90, b.P90, table)
+			}
+		}
+	}, SpecTimeout(5*time.Minute))
+})
+
+// latencyTable renders per-segment figures of a device's calls.
+func latencyTable(calls []latency.Call, b *latency.Budgets) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%-10s %4s %9s %9s %9s %9s\n", "segment", "n", "p50", "p90", "max", "budget")
+	for _, seg := range latency.Segments {
+		byKey := map[string][]time.Duration{}
+		for _, c := range calls {
+			if v, ok := c.Duration(seg); ok {
+				byKey[c.Key(seg)] = append(byKey[c.Key(seg)], v)
+			}
+		}
+		for key, ds := range byKey {
+			s := latency.Summarize(ds)
+			fmt.Fprintf(&sb, "%-12s %4d %9.1f %9.1f %9.1f %9.1f ms\n", key, s.N, msf(s.P50), msf(s.P90), msf(s.Max), msf(b.Segments[key].Max))
+		}
+	}
+	return sb.String()
+}
+
+func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
