@@ -14,52 +14,61 @@ import (
 )
 
 var _ = Describe("Answer latency", Label("latency"), func() {
-	It("answers calls within budget, stage by stage, on the host clock", func(ctx SpecContext) {
-		d := framework.Lease(ctx)
-		// Accepted on the app's notification at once, so the call page
-		// answers on entry: the figures are the device's, not a tapper's.
-		_, err := d.Configure(ctx, framework.Settings{EndMode: contract.EndBackground, Notification: contract.NotifyCustom, AutoAccept: true})
-		d.Must(err)
-		n := framework.F.Farm.Run.LatencyCalls
-		budgets := framework.F.Budgets
-		var calls []latency.Call
-		var over []string
-		for i := range n {
-			if i%3 == 0 {
-				By(fmt.Sprintf("call %d/%d, Mini Program stopped first (cold start)", i+1, n))
-				d.StopMiniProgram(ctx)
-			} else {
-				By(fmt.Sprintf("call %d/%d", i+1, n))
-			}
-			_, err := d.RefreshClock(ctx, 20*time.Second)
-			d.Must(err)
-			call := d.PlaceCall(ctx, framework.CallOptions{Caller: fmt.Sprintf("latency %d", i+1)})
-			lc := call.Measure(ctx, 30*time.Second)
-			for _, v := range d.RecordCall(lc) {
-				over = append(over, fmt.Sprintf("call %d (%s start): %s", i+1, lc.Start, v))
-			}
-			calls = append(calls, lc)
-			Expect(call.EndCall(ctx)).To(Succeed())
-			call.Await(ctx, contract.EvCallEnded, 15*time.Second)
-		}
-		table := latencyTable(calls, budgets)
-		AddReportEntry("latency", table)
-		Expect(over).To(BeEmpty(), "calls over their budget:\n%s\n%s", strings.Join(over, "\n"), table)
-		for _, seg := range latency.Segments {
-			var ds []time.Duration
-			key := seg.Name
-			for _, c := range calls {
-				if v, ok := c.Duration(seg); ok && c.Key(seg) == key {
-					ds = append(ds, v)
-				}
-			}
-			if b, ok := budgets.Segments[key]; ok && len(ds) > 0 {
-				p90 := latency.Summarize(ds).P90
-				Expect(p90).To(BeNumerically("<=", b.P90), "%s p90 %v over its budget %v\n%s", key, p90, b.P90, table)
-			}
-		}
-	}, SpecTimeout(5*time.Minute))
+	n := framework.PlannedDevices()
+	for i := range n {
+		It(fmt.Sprintf("answers calls within budget, stage by stage, on the host clock (device %d of %d)", i+1, n), func(ctx SpecContext) {
+			measureLatency(ctx, framework.LeaseIndex(ctx, i))
+		}, SpecTimeout(5*time.Minute))
+	}
 })
+
+// measureLatency places the farm's number of calls to a device, measures
+// each stage, and checks them against the budgets.
+func measureLatency(ctx SpecContext, d *framework.Device) {
+	GinkgoHelper()
+	// Accepted on the app's notification at once, so the call page
+	// answers on entry: the figures are the device's, not a tapper's.
+	_, err := d.Configure(ctx, framework.Settings{EndMode: contract.EndBackground, Notification: contract.NotifyCustom, AutoAccept: true})
+	d.Must(err)
+	n := framework.F.Farm.Run.LatencyCalls
+	budgets := framework.F.Budgets
+	var calls []latency.Call
+	var over []string
+	for i := range n {
+		if i%3 == 0 {
+			By(fmt.Sprintf("call %d/%d, Mini Program stopped first (cold start)", i+1, n))
+			d.StopMiniProgram(ctx)
+		} else {
+			By(fmt.Sprintf("call %d/%d", i+1, n))
+		}
+		_, err := d.RefreshClock(ctx, 20*time.Second)
+		d.Must(err)
+		call := d.PlaceCall(ctx, framework.CallOptions{Caller: fmt.Sprintf("latency %d", i+1)})
+		lc := call.Measure(ctx, 30*time.Second)
+		for _, v := range d.RecordCall(lc) {
+			over = append(over, fmt.Sprintf("call %d (%s start): %s", i+1, lc.Start, v))
+		}
+		calls = append(calls, lc)
+		Expect(call.EndCall(ctx)).To(Succeed())
+		call.Await(ctx, contract.EvCallEnded, 15*time.Second)
+	}
+	table := latencyTable(calls, budgets)
+	AddReportEntry("latency", table)
+	Expect(over).To(BeEmpty(), "calls over their budget:\n%s\n%s", strings.Join(over, "\n"), table)
+	for _, seg := range latency.Segments {
+		var ds []time.Duration
+		key := seg.Name
+		for _, c := range calls {
+			if v, ok := c.Duration(seg); ok && c.Key(seg) == key {
+				ds = append(ds, v)
+			}
+		}
+		if b, ok := budgets.Segments[key]; ok && len(ds) > 0 {
+			p90 := latency.Summarize(ds).P90
+			Expect(p90).To(BeNumerically("<=", b.P90), "%s p90 %v over its budget %v\n%s", key, p90, b.P90, table)
+		}
+	}
+}
 
 // latencyTable renders per-segment figures of a device's calls.
 func latencyTable(calls []latency.Call, b *latency.Budgets) string {

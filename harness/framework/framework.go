@@ -64,6 +64,10 @@ type Framework struct {
 // F is the framework of this process, set before the first spec runs.
 var F *Framework
 
+const farmFile = farm.DefaultFile
+
+func loadFarm(file string) (*farm.Config, error) { return farm.Load(file) }
+
 // farmUp is the farm process 1 brought up.
 var farmUp *farm.Farm
 
@@ -104,11 +108,11 @@ func pick(flagValue, env, def string) string {
 // open the run directory and record the devices.
 func setupFarm(ctx SpecContext) []byte {
 	root := moduleRoot()
-	file := pick(*devicesFlag, "WMPF_HIL_DEVICES", filepath.Join(root, farm.DefaultFile))
+	file := pick(*devicesFlag, "WMPF_HIL_DEVICES", filepath.Join(root, farmFile))
 	reports := pick(*reportsFlag, "WMPF_HIL_REPORTS", filepath.Join(root, "reports"))
 	runID := pick(*runIDFlag, "WMPF_HIL_RUN_ID", time.Now().Format("20060102-150405"))
 	runDir := filepath.Join(reports, runID)
-	cfg, err := farm.Load(file)
+	cfg, err := loadFarm(file)
 	if err != nil {
 		Fail(fmt.Sprintf("farm file: %v", err))
 	}

@@ -94,6 +94,51 @@ func (f *Framework) acquire(ctx context.Context) (device.Spec, *lease, error) {
 	}
 }
 
+// PlannedDevices is how many devices the farm file lists, for specs that
+// run once per device (known when the spec tree is built, before the farm
+// is up). It fails the tree if the farm file cannot be read.
+func PlannedDevices() int {
+	file := pick(*devicesFlag, "WMPF_HIL_DEVICES", filepath.Join(moduleRoot(), farmFile))
+	cfg, err := loadFarm(file)
+	if err != nil {
+		panic(fmt.Sprintf("farm file: %v", err))
+	}
+	n := len(cfg.Devices)
+	for _, g := range cfg.Simulated {
+		n += g.Count
+	}
+	return n
+}
+
+// LeaseIndex is Lease for the i-th healthy device of the farm, waiting for
+// it if another spec holds it. When the farm has fewer healthy devices the
+// spec is skipped with the reason (the device was taken out of the run).
+func LeaseIndex(ctx context.Context, i int) *Device {
+	GinkgoHelper()
+	if F == nil {
+		Fail("framework not set up: call framework.Setup() at package level")
+	}
+	devs := F.Farm.Devices
+	if i >= len(devs) {
+		reasons := ""
+		for _, x := range F.Farm.Excluded {
+			reasons += fmt.Sprintf("; %s: %s", x.Device.Name, x.Reason)
+		}
+		Skip(fmt.Sprintf("the farm has %d healthy devices, no device %d%s", len(devs), i+1, reasons))
+	}
+	spec := devs[i]
+	if F.isLost(spec.Name) {
+		Fail(LostPrefix + spec.Name + " was lost earlier in the run")
+	}
+	dir := filepath.Join(F.shared.RunDir, "leases")
+	_ = os.MkdirAll(dir, 0o755)
+	l, err := tryLock(filepath.Join(dir, report.SafeName(spec.Name)), true)
+	if err != nil {
+		Fail(fmt.Sprintf("lease %s: %v", spec.Name, err))
+	}
+	return F.begin(ctx, spec, l)
+}
+
 // Lease gives the current spec a device of its own for its duration,
 // ready to take a call (see Device.Prepare). A device that went away makes
 // the spec fail as "device lost".
@@ -109,14 +154,20 @@ func Lease(ctx context.Context) *Device {
 		}
 		Fail(err.Error())
 	}
+	return F.begin(ctx, spec, l)
+}
+
+// begin starts a spec on a leased device.
+func (f *Framework) begin(ctx context.Context, spec device.Spec, l *lease) *Device {
+	GinkgoHelper()
 	DeferCleanup(l.release)
 	AddReportEntry(entryDevice, spec, ReportEntryVisibilityNever)
-	s, err := F.session(ctx, spec)
+	s, err := f.session(ctx, spec)
 	if err != nil {
-		F.deviceLost(spec, err)
+		f.deviceLost(spec, err)
 	}
-	d := &Device{Session: s, f: F, specStart: time.Now(), mark: s.Log.Mark()}
-	F.setCurrent(d)
+	d := &Device{Session: s, f: f, specStart: time.Now(), mark: s.Log.Mark()}
+	f.setCurrent(d)
 	DeferCleanup(func(ctx SpecContext) { d.cleanup(ctx) }, NodeTimeout(30*time.Second))
 	d.Prepare(ctx)
 	return d

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/farm"
+	"github.com/wmpf-hil/wmpf-hil/harness/report"
+)
+
+// moduleRoot finds the directory holding go.mod, from the working directory up.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			if _, err := os.Stat(filepath.Join(d, "suites")); err == nil {
+				return d, nil
+			}
+		}
+		if filepath.Dir(d) == d {
+			return "", errors.New("run wmpf-hil inside its source tree (no go.mod with suites/ above " + dir + ")")
+		}
+	}
+}
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	devices := fs.String("devices", "", "farm file (default: $WMPF_HIL_DEVICES, then devices.yaml)")
+	reports := fs.String("reports", "reports", "directory of run reports")
+	procs := fs.Int("procs", 0, "Ginkgo processes (default: one per device of the farm)")
+	labels := fs.String("label-filter", "", "run only specs matching this Ginkgo label filter, e.g. 'smoke' or 'launch || restart'")
+	runID := fs.String("run-id", "", "name of the run's report directory (default: the start time)")
+	timeout := fs.Duration("timeout", 30*time.Minute, "fail the run if it takes longer")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	file := farm.FileFromEnv(*devices)
+	if !filepath.IsAbs(file) {
+		file, _ = filepath.Abs(file)
+	}
+	cfg, err := farm.Load(file)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	n := len(cfg.Devices)
+	for _, g := range cfg.Simulated {
+		n += g.Count
+	}
+	if *procs == 0 {
+		*procs = n
+	}
+	if *procs < 1 || *procs > 256 {
+		return usageError{fmt.Sprintf("-procs %d: allowed 1..256", *procs)}
+	}
+	if *runID == "" {
+		*runID = time.Now().Format("20060102-150405")
+	}
+	rdir, _ := filepath.Abs(*reports)
+	runDir := filepath.Join(rdir, *runID)
+	fmt.Fprintf(stderr, "wmpf-hil: farm %s (%d devices), %d processes, report in %s\n", file, n, *procs, runDir)
+
+	gargs := []string{"tool", "ginkgo", "-p", "--procs", strconv.Itoa(*procs), "--timeout", timeout.String(), "--poll-progress-after", "60s"}
+	if *labels != "" {
+		gargs = append(gargs, "--label-filter", *labels)
+	}
+	gargs = append(gargs, "./suites", "--", "-devices", file, "-reports", rdir, "-run-id", *runID)
+	cmd := exec.Command("go", gargs...)
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.Env = append(os.Environ(), "TESTCONTAINERS_RYUK_DISABLED=true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start ginkgo: %w", err)
+	}
+	// Pass an interrupt on to ginkgo, which finishes its reporting nodes;
+	// a second one kills the run.
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var werr error
+	select {
+	case werr = <-done:
+	case <-ctx.Done():
+		fmt.Fprintln(stderr, "wmpf-hil: interrupted: letting the suites write their results")
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		select {
+		case werr = <-done:
+		case <-time.After(90 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			werr = <-done
+		}
+	}
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(werr, &ee) {
+		code = ee.ExitCode()
+		if code < 0 {
+			code = 1
+		}
+	} else if werr != nil {
+		return werr
+	}
+	// The suites render the report at the end; a run that crashed or was
+	// killed did not, so render what results.jsonl holds.
+	if _, err := os.Stat(filepath.Join(runDir, report.HTMLFile)); err != nil {
+		if _, rerr := os.Stat(filepath.Join(runDir, report.ResultsFile)); rerr == nil {
+			if err := report.Render(runDir); err != nil {
+				fmt.Fprintf(stderr, "wmpf-hil: render report: %v\n", err)
+			}
+		}
+	}
+	summarize(stdout, runDir)
+	if code != 0 {
+		return exitError{code}
+	}
+	return nil
+}
+
+// summarize prints the verdict and where the report is.
+func summarize(w io.Writer, runDir string) {
+	res, err := report.ReadDir(runDir)
+	if err != nil {
+		fmt.Fprintf(w, "\nno results in %s: %v\n", runDir, err)
+		return
+	}
+	end := res.Summarize()
+	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d device-lost, %d calls measured\n", end.Verdict, end.Passed, end.Failed, end.Lost, len(res.Calls))
+	fmt.Fprintf(w, "report:  %s\n", filepath.Join(runDir, report.HTMLFile))
+	fmt.Fprintf(w, "junit:   %s\n", filepath.Join(runDir, report.JUnitFile))
+	fmt.Fprintf(w, "results: %s\n", filepath.Join(runDir, report.ResultsFile))
+}
+
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("report", stderr)
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	dir := fs.Arg(0)
+	if err := report.Render(dir); err != nil {
+		return err
+	}
+	summarize(stdout, dir)
+	return nil
+}
