@@ -10,7 +10,7 @@ PROCS     ?=
 GINKGO    := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
 export TESTCONTAINERS_RYUK_DISABLED = true
 
-.PHONY: run test deps build vet fmt fuzz bench sim farm clean
+.PHONY: run test deps build vet fmt fuzz bench sim farm clean accuracy
 
 run: deps
 	$(GO) run ./cmd/wmpf-hil run -devices $(DEVICES) -reports $(REPORTS) $(if $(PROCS),-procs $(PROCS))
@@ -60,3 +60,8 @@ farm:
 
 clean:
 	rm -rf bin $(REPORTS)
+
+# Clock correction against the simulator's ground truth: 200 calls on
+# devices whose clocks are seconds off and drifting; prints the figures.
+accuracy: deps
+	$(GO) run ./cmd/wmpf-hil run -devices fixtures/farms/accuracy.yaml -label-filter latency -reports $(REPORTS)

@@ -65,6 +65,7 @@ var _ = Describe("Call end", Label("call-end"), func() {
 	DescribeTable("when the caller hangs up, the device leaves the call page",
 		func(ctx SpecContext, set framework.Settings) {
 			d := framework.Lease(ctx)
+			d.Require("wechat")
 			_, err := d.Configure(ctx, answered(set))
 			d.Must(err)
 			call := d.PlaceCall(ctx, framework.CallOptions{Caller: "hang-up test"})
@@ -82,6 +83,7 @@ var _ = Describe("Call end", Label("call-end"), func() {
 
 	It("when the device hangs up, it leaves the call page", func(ctx SpecContext) {
 		d := framework.Lease(ctx)
+		d.Require("wechat")
 		set := answered(framework.Settings{EndMode: contract.EndBackground})
 		_, err := d.Configure(ctx, set)
 		d.Must(err)
@@ -97,6 +99,7 @@ var _ = Describe("Call end", Label("call-end"), func() {
 
 	It("when the caller cancels while it rings, the device leaves the call page", func(ctx SpecContext) {
 		d := framework.Lease(ctx)
+		d.Require("wechat")
 		set := framework.Settings{EndMode: contract.EndPage, Notification: contract.NotifyNone}
 		call := d.PlaceCall(ctx, framework.CallOptions{Caller: "caller cancels"})
 		call.Await(ctx, contract.EvVoipEvent+":callPageOnShow", 15*time.Second)

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/farm"
+	"github.com/wmpf-hil/wmpf-hil/harness/latency"
 	"github.com/wmpf-hil/wmpf-hil/harness/report"
 )
 
@@ -139,6 +142,7 @@ func summarize(w io.Writer, runDir string) {
 	}
 	end := res.Summarize()
 	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d device-lost, %d calls measured\n", end.Verdict, end.Passed, end.Failed, end.Lost, len(res.Calls))
+	printAccuracy(w, res)
 	fmt.Fprintf(w, "report:  %s\n", filepath.Join(runDir, report.HTMLFile))
 	fmt.Fprintf(w, "junit:   %s\n", filepath.Join(runDir, report.JUnitFile))
 	fmt.Fprintf(w, "results: %s\n", filepath.Join(runDir, report.ResultsFile))
@@ -155,4 +159,28 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	summarize(stdout, dir)
 	return nil
+}
+
+// printAccuracy prints, for calls on simulated devices, how far the
+// harness's clock-corrected figures are from the simulator's ground truth.
+func printAccuracy(w io.Writer, res *report.Results) {
+	errs := map[string][]float64{}
+	for _, c := range res.Calls {
+		for seg, e := range c.TruthErrors {
+			errs[seg] = append(errs[seg], math.Abs(e))
+		}
+	}
+	if len(errs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "clock correction vs ground truth (|harness - truth|, ms):\n")
+	for _, seg := range latency.Segments {
+		v := errs[seg.Name]
+		if len(v) == 0 {
+			continue
+		}
+		sort.Float64s(v)
+		pct := func(p float64) float64 { return v[min(len(v)-1, max(0, int(math.Ceil(p*float64(len(v))/100))-1))] }
+		fmt.Fprintf(w, "  %-9s n=%-4d p50=%.3f p99=%.3f max=%.3f\n", seg.Name, len(v), pct(50), pct(99), v[len(v)-1])
+	}
 }

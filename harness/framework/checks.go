@@ -103,3 +103,17 @@ func (d *Device) StopMiniProgram(ctx context.Context) {
 		_, _ = d.Run(ctx, fmt.Sprintf("kill -9 %d", pid))
 	}
 }
+
+// Require skips the spec on a device whose push route is not one of
+// routes, saying why: some specs need the simulated WeChat side to play the
+// caller (to hang up, to validate callWMPF). On the simulated farm every
+// device qualifies.
+func (d *Device) Require(routes ...string) {
+	GinkgoHelper()
+	for _, r := range routes {
+		if d.Spec.Push == r {
+			return
+		}
+	}
+	Skip(fmt.Sprintf("%s is reached with push: %s; this spec needs push: %s", d.Spec.Name, d.Spec.Push, strings.Join(routes, " or ")))
+}

@@ -247,6 +247,14 @@ func (d *Device) PlaceCall(ctx context.Context, o CallOptions) *Call {
 	return c
 }
 
+// TrackRoom makes the spec's cleanup end a room the spec created without
+// PlaceCall (a call that should have been refused, say).
+func (d *Device) TrackRoom(roomID, groupID string) {
+	d.mu.Lock()
+	d.calls = append(d.calls, &Call{Device: d, RoomID: roomID, GroupID: groupID, Mark: d.Log.Mark()})
+	d.mu.Unlock()
+}
+
 // ofCall accepts events that belong to this call (by groupId).
 func (c *Call) ofCall(name string, kv ...string) func(contract.Event) bool {
 	named := device.Named(name, kv...)
@@ -293,7 +301,14 @@ func (c *Call) TryAwait(ctx context.Context, what string, max time.Duration) (co
 	}
 	wctx, cancel := context.WithTimeout(ctx, max)
 	defer cancel()
-	ev, _, err := c.Device.Log.Await(wctx, c.Mark, what, pred)
+	// A crash of the host app ends the wait at once: what was awaited
+	// will not come.
+	ev, _, err := c.Device.Log.Await(wctx, c.Mark, what, func(e contract.Event) bool {
+		return pred(e) || (e.Name == contract.EvCrash && what != contract.EvCrash)
+	})
+	if err == nil && ev.Name == contract.EvCrash && what != contract.EvCrash {
+		return contract.Event{}, fmt.Errorf("waiting for %s: the host app crashed: %s", what, ev.Str("reason"))
+	}
 	return ev, err
 }
 

@@ -13,8 +13,9 @@ type Fault string
 
 // The faults.
 const (
-	// FaultNoValidation: callWMPF and pushappmsg accept bad parameters; the
-	// caller gets a success and nothing is pushed.
+	// FaultNoValidation: callWMPF and pushappmsg accept bad parameters (and
+	// callWMPF a modelId that is not the device's); the caller gets a
+	// success and nothing is pushed.
 	FaultNoValidation Fault = "no-validation"
 	// FaultAcceptAnyToken: push tokens are not checked (no 14, no 48012).
 	FaultAcceptAnyToken Fault = "accept-any-token"

@@ -224,6 +224,10 @@ func (s *Service) onDeath(p *android.Process) {
 		s.main = nil
 		s.activated = false
 		s.diedBefore = true
+		// The push listener and the Invoke Channel are registered in the
+		// service: they die with it, and the app must register again.
+		s.listener = nil
+		s.invoke = nil
 		mp := s.mpProc
 		listeners := append([]*lifecycleReg(nil), s.lifecycle...)
 		s.mu.Unlock()
