@@ -80,8 +80,8 @@ type Service struct {
 	mpProc     *android.Process
 	mpWarm     bool // the Mini Program process has shown a page before
 	launchSeq  int
-	endPage    string // setVoipEndPagePath; "" = the call log page
-	endMode    string // the vendor Mini Program's end handling ("exit" or "")
+	endPage    string                          // setVoipEndPagePath; "" = the call log page
+	endMode    string                          // the vendor Mini Program's end handling ("exit" or "")
 	early      map[string]wechat.DeviceMessage // call ends that came before their call page, by groupId
 }
 
