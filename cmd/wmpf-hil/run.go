@@ -128,10 +128,21 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	summarize(stdout, runDir)
 	if code != 0 {
+		// Tell an infrastructure problem from a product failure: when
+		// every spec that did not pass lost its device, exit 3.
+		if res, err := report.ReadDir(runDir); err == nil {
+			if end := res.Summarize(); end.Failed == 0 && end.Lost > 0 {
+				return exitError{exitDevicesLost}
+			}
+		}
 		return exitError{code}
 	}
 	return nil
 }
+
+// exitDevicesLost is wmpf-hil run's exit status when no spec failed but
+// devices were lost: the farm, not the product, needs attention.
+const exitDevicesLost = 3
 
 // summarize prints the verdict and where the report is.
 func summarize(w io.Writer, runDir string) {

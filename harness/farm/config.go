@@ -83,6 +83,10 @@ type SimGroup struct {
 	Auth        string `yaml:"auth"`
 	HostPackage string `yaml:"hostPackage"`
 	NotRooted   bool   `yaml:"notRooted"`
+	// Lifetime makes the devices die (their adbd and system stop, as a
+	// device that loses power) this long after the farm is up: for
+	// exercising how a run copes with a device lost mid-run.
+	Lifetime string `yaml:"lifetime"`
 }
 
 // RealDevice is a device reached through an adb server.
@@ -298,6 +302,11 @@ func (c *Config) validate() error {
 				errs.add("%s.port %d: allowed 1024..%d for %d devices, or 0 for free ports", f, g.Port, 65536-g.Count, g.Count)
 			} else if g.Port <= 5585 && g.Port+g.Count-1 >= 5555 {
 				errs.add("%s.port %d: devices would use ports in 5555-5585, which the adb server probes for emulators", f, g.Port)
+			}
+		}
+		if g.Lifetime != "" {
+			if d, err := parseDuration(g.Lifetime); err != nil || d <= 0 {
+				errs.add("%s.lifetime %q: want a positive duration like 20s", f, g.Lifetime)
 			}
 		}
 		if g.Auth != "" && !oneOf(g.Auth, authModes) {

@@ -54,6 +54,7 @@ type Farm struct {
 	cfg     *Config
 	servers []*adb.LocalServer
 	sim     *simulator.Farm
+	timers  []*time.Timer
 }
 
 // Up brings the farm up and health-checks every device.
@@ -218,6 +219,20 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 		f.Spec.Devices = append(f.Spec.Devices, r.spec)
 	}
 	sort.SliceStable(f.Spec.Devices, func(i, j int) bool { return f.Spec.Devices[i].Name < f.Spec.Devices[j].Name })
+	if f.sim != nil {
+		for i, d := range f.sim.Devices {
+			g := cfg.Simulated[simGroup[i]]
+			if g.Lifetime == "" {
+				continue
+			}
+			life, _ := parseDuration(g.Lifetime)
+			d := d
+			f.timers = append(f.timers, time.AfterFunc(life, func() {
+				logf("simulated device %s dies (lifetime %v)", d.Serial(), life)
+				d.Close()
+			}))
+		}
+	}
 	if len(f.Spec.Devices) == 0 {
 		return f, errors.New("no device passed its health check")
 	}
@@ -313,6 +328,9 @@ func (f *Farm) Simulator() *simulator.Farm { return f.sim }
 // Down disconnects simulated devices, stops them and the adb servers the
 // run started.
 func (f *Farm) Down() error {
+	for _, t := range f.timers {
+		t.Stop()
+	}
 	var errs []error
 	if f.sim != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

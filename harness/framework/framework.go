@@ -236,6 +236,11 @@ func (f *Framework) session(ctx context.Context, spec device.Spec) (*device.Sess
 	f.mu.Lock()
 	f.sessions[spec.Name] = s
 	f.mu.Unlock()
+	if m, ok := s.Clock.Model(); ok {
+		info := deviceInfo(spec, "healthy", "")
+		info.ClockOffsetEstimated = m.Offset
+		_ = f.Results.Write(report.Record{Kind: report.KindDevice, Device: info})
+	}
 	return s, nil
 }
 
