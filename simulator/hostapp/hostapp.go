@@ -14,7 +14,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -427,67 +429,137 @@ func (a *App) report(p *android.Process) {
 
 // --- a call ---
 
-// pushMessage is the push's JSON.
-type pushMessage struct {
-	Path    *string `json:"path"`
-	AppType *int    `json:"appType"`
-	AppID   *string `json:"appid"`
+// PushMessage is a call push the app accepts.
+type PushMessage struct {
+	Path    string
+	AppType int
+	AppID   string
+}
+
+// ParsePush reads a push message the way the app's push listener does
+// (org.json, as the vendor demo does): one JSON object, keys matched
+// exactly, no key twice, nothing after it; path and appid strings, appType
+// 0, 1 or 2; the path the wmpf-voip call page's. The error names the field.
+func ParsePush(msg string) (PushMessage, error) {
+	dec := json.NewDecoder(strings.NewReader(msg))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return PushMessage{}, fmt.Errorf("not a JSON object: %v", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		kind := "null"
+		switch v := tok.(type) {
+		case json.Delim:
+			kind = "an array"
+			if v != '[' {
+				kind = "a stray " + v.String()
+			}
+		case string:
+			kind = "a string"
+		case json.Number:
+			kind = "a number"
+		case bool:
+			kind = "a boolean"
+		}
+		return PushMessage{}, fmt.Errorf("not a JSON object: %s", kind)
+	}
+	fields := map[string]json.RawMessage{}
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return PushMessage{}, fmt.Errorf("not a JSON object: %v", err)
+		}
+		key, _ := kt.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return PushMessage{}, fmt.Errorf("not a JSON object: value of %q: %v", key, err)
+		}
+		if _, dup := fields[key]; dup {
+			return PushMessage{}, fmt.Errorf("duplicate key %q", key)
+		}
+		fields[key] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return PushMessage{}, fmt.Errorf("not a JSON object: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return PushMessage{}, errors.New("not a JSON object: text after the object")
+	}
+	var missing []string
+	for _, k := range []string{"path", "appType", "appid"} {
+		if _, ok := fields[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		return PushMessage{}, errors.New("missing " + strings.Join(missing, ", "))
+	}
+	var pm PushMessage
+	str := func(key string, dst *string) error {
+		raw := fields[key]
+		if string(raw) == "null" || json.Unmarshal(raw, dst) != nil {
+			return fmt.Errorf("%s %s: want a string", key, clip(string(raw)))
+		}
+		return nil
+	}
+	if err := str("path", &pm.Path); err != nil {
+		return PushMessage{}, err
+	}
+	if err := str("appid", &pm.AppID); err != nil {
+		return PushMessage{}, err
+	}
+	if string(fields["appType"]) == "null" || json.Unmarshal(fields["appType"], &pm.AppType) != nil || pm.AppType < 0 || pm.AppType > 2 {
+		return PushMessage{}, fmt.Errorf("appType %s: allowed 0 (release), 1 (development), 2 (trial)", clip(string(fields["appType"])))
+	}
+	if !strings.HasPrefix(pm.Path, wmpf.CallPagePath+"?") {
+		return PushMessage{}, errors.New("path is not the wmpf-voip call page")
+	}
+	return pm, nil
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
 }
 
 func (a *App) onPush(p *android.Process, msg, via string) {
 	e := a.emit(p, contract.EvPushReceived, map[string]any{"msg": msg, "via": via})
-	var pm pushMessage
-	dec := json.NewDecoder(strings.NewReader(msg))
-	if err := dec.Decode(&pm); err != nil {
-		a.emit(p, contract.EvPushIgnored, map[string]any{"reason": "not a JSON object: " + err.Error(), "via": via})
-		return
-	}
-	var missing []string
-	if pm.Path == nil {
-		missing = append(missing, "path")
-	}
-	if pm.AppType == nil {
-		missing = append(missing, "appType")
-	}
-	if pm.AppID == nil {
-		missing = append(missing, "appid")
-	}
-	if len(missing) > 0 {
-		a.emit(p, contract.EvPushIgnored, map[string]any{"reason": "missing " + strings.Join(missing, ", "), "via": via})
-		return
-	}
-	if !strings.HasPrefix(*pm.Path, wmpf.CallPagePath+"?") {
-		a.emit(p, contract.EvPushIgnored, map[string]any{"reason": "path is not the wmpf-voip call page", "via": via})
-		return
-	}
-	groupID := queryValue(*pm.Path, "groupId")
-	a.truth(wmpf.StagePushReceived, groupID, e)
 	if a.cfg.Defects.Has(profile.CrashOnPush) {
 		a.crash(p, "java.lang.NullPointerException: Attempt to invoke virtual method 'java.lang.String org.json.JSONObject.getString(java.lang.String)' on a null object reference")
 		return
 	}
+	pm, err := ParsePush(msg)
+	if err != nil {
+		a.emit(p, contract.EvPushIgnored, map[string]any{"reason": err.Error(), "via": via})
+		return
+	}
+	groupID := queryValue(pm.Path, "groupId")
+	a.truth(wmpf.StagePushReceived, groupID, e)
 	ctx := p.Context()
 	if !a.sleep(ctx, a.cfg.Timing.AppHandle) {
 		return
 	}
 	a.mu.Lock()
 	s := a.settings
-	a.appIDs[groupID] = *pm.AppID
+	a.appIDs[groupID] = pm.AppID
 	a.mu.Unlock()
 	if s.Notification == contract.NotifyCustom {
 		a.mu.Lock()
 		a.lastPush = msg
 		a.mu.Unlock()
-		_, err := a.sys.StartActivity(ctx, android.Intent{
+		_, err := p.StartActivity(ctx, nil, android.Intent{
 			Component: android.ComponentName{Package: a.pkg, Class: a.pkg + IncomingActivity},
-			Extras:    map[string]any{"appid": *pm.AppID, "path": *pm.Path, "appType": *pm.AppType},
+			Extras:    map[string]any{"appid": pm.AppID, "path": pm.Path, "appType": pm.AppType},
 		}, false)
 		if err != nil {
 			p.Log('E', tagApp, "incoming call screen: "+err.Error())
 		}
 		return
 	}
-	a.launch(ctx, p, *pm.AppID, *pm.Path, *pm.AppType, false)
+	a.launch(ctx, p, pm.AppID, pm.Path, pm.AppType, false)
 }
 
 func (a *App) crash(p *android.Process, reason string) {

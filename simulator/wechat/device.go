@@ -264,6 +264,14 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, newAPIError(http.StatusForbidden, CodeNotAuthorised, "not authorised: modelId %s does not match the modelId of device %s (%s)", show(req.ModelID), show(req.SN), show(d.modelID)))
 		return
 	}
+	// A device that activates again has restarted WMPF: a call it had
+	// answered is gone with the old process (a ringing one can still be
+	// answered, from the queued push).
+	if d.activeRoom != "" {
+		if rm := s.rooms[d.activeRoom]; rm != nil && (rm.state == StateAnswered || rm.state == StateOngoing) {
+			s.endLocked(rm, now, EndByListener, "hangUpVoip", map[string]any{"reason": EndByListener, "cause": "device re-activated"}, false)
+		}
+	}
 	d.activated = true
 	d.session = newID("S", 16)
 	if d.conn != nil {

@@ -232,7 +232,7 @@ func (c *Client) LaunchMiniProgram(ctx context.Context, p StartAppParams) error 
 		return nil
 	}
 	main.Go(func(ctx context.Context) {
-		if _, err := c.s.sys.StartActivity(ctx, in, false); err != nil {
+		if _, err := main.StartActivity(ctx, nil, in, false); err != nil {
 			main.Log('E', tagAppBrand, "start AppBrandUI failed: "+err.Error())
 		}
 	})
