@@ -11,6 +11,7 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/harness/contract"
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
 	"github.com/wmpf-hil/wmpf-hil/harness/farm"
+	"github.com/wmpf-hil/wmpf-hil/internal/cli"
 )
 
 func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -22,7 +23,7 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	cfg, err := farm.Load(farm.FileFromEnv(*devices))
 	if err != nil {
-		return usageError{err.Error()}
+		return cli.UsageError{Msg: err.Error()}
 	}
 	f, err := farm.Up(ctx, cfg, farm.Options{Logf: func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }})
 	if f != nil {
@@ -75,14 +76,14 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *serial == "" {
-		return usageError{"-serial is required"}
+		return cli.UsageError{Msg: "-serial is required"}
 	}
 	addr, err := adb.ServerAddrFromEnv()
 	if *server != "" {
 		addr, err = adb.ParseServerSocket(*server)
 	}
 	if err != nil {
-		return usageError{err.Error()}
+		return cli.UsageError{Msg: err.Error()}
 	}
 	s, err := device.Open(ctx, device.Spec{Name: *serial, Server: addr, Serial: *serial})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/harness/farm"
 	"github.com/wmpf-hil/wmpf-hil/harness/latency"
 	"github.com/wmpf-hil/wmpf-hil/harness/report"
+	"github.com/wmpf-hil/wmpf-hil/internal/cli"
 )
 
 // moduleRoot finds the directory holding go.mod, from the working directory up.
@@ -58,7 +59,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	cfg, err := farm.Load(file)
 	if err != nil {
-		return usageError{err.Error()}
+		return cli.UsageError{Msg: err.Error()}
 	}
 	n := len(cfg.Devices)
 	for _, g := range cfg.Simulated {
@@ -68,7 +69,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		*procs = n
 	}
 	if *procs < 1 || *procs > 256 {
-		return usageError{fmt.Sprintf("-procs %d: allowed 1..256", *procs)}
+		return cli.UsageError{Msg: fmt.Sprintf("-procs %d: allowed 1..256", *procs)}
 	}
 	if *runID == "" {
 		*runID = time.Now().Format("20060102-150405")
@@ -132,10 +133,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// every spec that did not pass lost its device, exit 3.
 		if res, err := report.ReadDir(runDir); err == nil {
 			if end := res.Summarize(); end.Failed == 0 && end.Lost > 0 {
-				return exitError{exitDevicesLost}
+				return cli.ExitError{Code: exitDevicesLost}
 			}
 		}
-		return exitError{code}
+		return cli.ExitError{Code: code}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/caller"
+	"github.com/wmpf-hil/wmpf-hil/internal/cli"
 )
 
 func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -36,13 +37,13 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	if len(missing) > 0 {
-		return usageError{"missing " + strings.Join(sortedStrings(missing), ", ")}
+		return cli.UsageError{Msg: "missing " + strings.Join(sortedStrings(missing), ", ")}
 	}
 	if *room != "voice" && *room != "video" {
-		return usageError{fmt.Sprintf("-room %q: allowed voice, video", *room)}
+		return cli.UsageError{Msg: fmt.Sprintf("-room %q: allowed voice, video", *room)}
 	}
 	if *wait != "" && *wait != "answered" && *wait != "ongoing" && *wait != "ended" {
-		return usageError{fmt.Sprintf("-wait %q: allowed answered, ongoing, ended", *wait)}
+		return cli.UsageError{Msg: fmt.Sprintf("-wait %q: allowed answered, ongoing, ended", *wait)}
 	}
 	c := caller.NewWithToken(*api, *token)
 	if *modelID == "" || *pushToken == "" {
@@ -99,7 +100,7 @@ func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *api == "" || *pushToken == "" || *msg == "" {
-		return usageError{"-api, -push-token and -msg are required"}
+		return cli.UsageError{Msg: "-api, -push-token and -msg are required"}
 	}
 	var c *caller.Client
 	switch {
@@ -108,7 +109,7 @@ func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case *appID != "" && *secret != "":
 		c = caller.New(*api, *appID, *secret)
 	default:
-		return usageError{"give -token, or -appid and -secret"}
+		return cli.UsageError{Msg: "give -token, or -appid and -secret"}
 	}
 	if err := c.PushAppMsg(ctx, *pushToken, *msg); err != nil {
 		return err

@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/wmpf-hil/wmpf-hil/harness/farm"
+	"github.com/wmpf-hil/wmpf-hil/internal/cli"
 	"github.com/wmpf-hil/wmpf-hil/simulator"
 	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
 	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
@@ -67,18 +68,18 @@ func defaultProfileDir() string {
 // configs turns the flags into one DeviceConfig per device.
 func (f *deviceFlags) configs() ([]simulator.DeviceConfig, error) {
 	if f.n < 1 || f.n > 1000 {
-		return nil, usageError{fmt.Sprintf("-n %d: allowed 1..1000", f.n)}
+		return nil, cli.UsageError{Msg: fmt.Sprintf("-n %d: allowed 1..1000", f.n)}
 	}
 	for i := range f.n {
 		if err := simulator.CheckPort(f.port + i); err != nil {
-			return nil, usageError{fmt.Sprintf("-port %d with -n %d: device %d: %v", f.port, f.n, i, err)}
+			return nil, cli.UsageError{Msg: fmt.Sprintf("-port %d with -n %d: device %d: %v", f.port, f.n, i, err)}
 		}
 	}
 	var profiles []*profile.Profile
 	for _, name := range strings.Split(f.profiles, ",") {
 		p, err := profile.Find(f.profileDir, strings.TrimSpace(name))
 		if err != nil {
-			return nil, usageError{fmt.Sprintf("-profile: %v", err)}
+			return nil, cli.UsageError{Msg: fmt.Sprintf("-profile: %v", err)}
 		}
 		profiles = append(profiles, p)
 	}
@@ -93,22 +94,19 @@ func (f *deviceFlags) configs() ([]simulator.DeviceConfig, error) {
 		}
 		i, err := strconv.Atoi(idx)
 		if err != nil || i < 0 || i >= f.n {
-			return nil, usageError{fmt.Sprintf("-defect %q: device index %q: allowed 0..%d", d, idx, f.n-1)}
+			return nil, cli.UsageError{Msg: fmt.Sprintf("-defect %q: device index %q: allowed 0..%d", d, idx, f.n-1)}
 		}
 		perDevice[i] = append(perDevice[i], name)
 	}
-	offsets, err := spreadOffsets(f.offset, f.n)
+	offsets, err := farm.ParseOffset(f.offset, f.n)
 	if err != nil {
-		return nil, usageError{fmt.Sprintf("-clock-offset: %v", err)}
-	}
-	if _, err := profile.ParseDefects(nil); err != nil {
-		return nil, err
+		return nil, cli.UsageError{Msg: fmt.Sprintf("-clock-offset: %v", err)}
 	}
 	var out []simulator.DeviceConfig
 	for i := range f.n {
 		defects := perDevice[i]
 		if _, err := profile.ParseDefects(defects); err != nil {
-			return nil, usageError{fmt.Sprintf("-defect: device %d: %v", i, err)}
+			return nil, cli.UsageError{Msg: fmt.Sprintf("-defect: device %d: %v", i, err)}
 		}
 		drift := f.drift
 		if i%2 == 1 {
@@ -129,28 +127,6 @@ func (f *deviceFlags) configs() ([]simulator.DeviceConfig, error) {
 			Seed:          seed,
 			WeChatURL:     f.wechatURL,
 		})
-	}
-	return out, nil
-}
-
-// spreadOffsets reads "3s" (all devices) or "±5s"/"+-5s" (spread evenly).
-func spreadOffsets(s string, n int) ([]time.Duration, error) {
-	out := make([]time.Duration, n)
-	spread := strings.HasPrefix(s, "±") || strings.HasPrefix(s, "+-")
-	t := strings.TrimPrefix(strings.TrimPrefix(s, "±"), "+-")
-	d, err := time.ParseDuration(t)
-	if err != nil {
-		return nil, fmt.Errorf("%q: want a duration like 3s or a spread like ±5s", s)
-	}
-	for i := range out {
-		out[i] = d
-		if spread {
-			if n == 1 {
-				out[i] = d
-			} else {
-				out[i] = -d + time.Duration(float64(2*d)*float64(i)/float64(n-1))
-			}
-		}
 	}
 	return out, nil
 }

@@ -13,9 +13,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -23,20 +21,17 @@ import (
 	"strings"
 	"syscall"
 	_ "time/tzdata"
+
+	"github.com/wmpf-hil/wmpf-hil/internal/cli"
 )
 
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}
-
-var commands = []command{
-	{"devices", "run simulated devices", runDevices},
-	{"farm", "run the simulated WeChat side and devices that use it", runFarm},
-	{"call", "place a call through the simulated WeChat side", runCall},
-	{"push", "send a push message through the push API (pushappmsg)", runPush},
-	{"profiles", "list device profiles", runProfiles},
-	{"defects", "list the defects a simulated device can have", runDefects},
+var commands = []cli.Command{
+	{Name: "devices", Summary: "run simulated devices", Run: runDevices},
+	{Name: "farm", Summary: "run the simulated WeChat side and devices that use it", Run: runFarm},
+	{Name: "call", Summary: "place a call through the simulated WeChat side", Run: runCall},
+	{Name: "push", Summary: "send a push message through the push API (pushappmsg)", Run: runPush},
+	{Name: "profiles", Summary: "list device profiles", Run: runProfiles},
+	{Name: "defects", Summary: "list the defects a simulated device can have", Run: runDefects},
 }
 
 func main() {
@@ -45,70 +40,15 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// usageError is a mistake on the command line: exit status 2.
-type usageError struct{ msg string }
-
-func (u usageError) Error() string { return u.msg }
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			err := c.run(ctx, args[1:], stdout, stderr)
-			switch {
-			case err == nil:
-				return 0
-			case errors.Is(err, flag.ErrHelp):
-				return 0
-			}
-			fmt.Fprintf(stderr, "wmpf-sim %s: %v\n", c.name, err)
-			var ue usageError
-			if errors.As(err, &ue) {
-				return 2
-			}
-			return 1
-		}
-	}
-	names := make([]string, len(commands))
-	for i, c := range commands {
-		names[i] = c.name
-	}
-	fmt.Fprintf(stderr, "wmpf-sim: unknown command %q: allowed %s\n", args[0], strings.Join(names, ", "))
-	return 2
+	return cli.Main(ctx, "wmpf-sim", commands, args, stdout, stderr)
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: wmpf-sim COMMAND [flags]   (wmpf-sim COMMAND -h for its flags)")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
-	}
-}
-
-// newFlags returns a flag set whose errors come back instead of exiting.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("wmpf-sim "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
+	return cli.Flags("wmpf-sim "+name, stderr)
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
-	}
-	return nil
-}
+func parse(fs *flag.FlagSet, args []string) error { return cli.Parse(fs, args, 0) }
 
 // multiFlag collects a repeatable flag.
 type multiFlag []string
