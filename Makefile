@@ -15,9 +15,11 @@ export TESTCONTAINERS_RYUK_DISABLED = true
 run: deps
 	$(GO) run ./cmd/wmpf-hil run -devices $(DEVICES) -reports $(REPORTS) $(if $(PROCS),-procs $(PROCS))
 
+# The suites themselves run inside suites/teeth: on the default farm with one
+# Ginkgo process per device, and against every defect.
 test: deps
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/suites$$')
 
 # deps makes sure the adb command is there; it installs Debian's package when
 # it can (root with apt-get), and says what to do when it cannot.
