@@ -331,24 +331,39 @@ func (c *Client) Devices(ctx context.Context) ([]DeviceInfo, error) {
 // Connect asks the server to connect to a network device at hostport
 // ("HOST:PORT"). `adb connect` exits 0 even when it fails; this reads the
 // server's text and fails unless it says connected.
+//
+// It speaks the host protocol itself rather than through gadb: the adb
+// 29.0.6 server can crash (a use after free in its socket handling) when a
+// client closes its end of a connect request before the server closes its
+// own, which gadb does; so this reads to the end before closing, as the adb
+// command does.
 func (c *Client) Connect(ctx context.Context, hostport string) error {
-	host, port, err := splitHostPort(hostport)
-	if err != nil {
+	if _, _, err := splitHostPort(hostport); err != nil {
 		return &Error{Op: "connect", Serial: hostport, Err: err}
 	}
-	err = c.viaGadb(ctx, "connect", hostport, func(g gadb.Client) error { return g.Connect(host, port) })
-	if err == nil {
+	h, err := c.dial(ctx, "connect", hostport)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	defer watch(ctx, h)()
+	if err := h.request("host:connect:" + hostport); err != nil {
+		return wrap(ctx, "connect", hostport, err)
+	}
+	msg, err := h.readBlock()
+	if err != nil {
+		return wrap(ctx, "connect", hostport, err)
+	}
+	_ = h.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, _ = io.Copy(io.Discard, h.r)
+	msg = strings.TrimSpace(msg)
+	switch {
+	case strings.HasPrefix(msg, "connected to"), strings.HasPrefix(msg, "already connected to"):
 		return nil
+	case strings.Contains(msg, "authenticate"):
+		return &Error{Op: "connect", Serial: hostport, Kind: ErrUnauthorized, Msg: msg}
 	}
-	var ae *Error
-	if errors.As(err, &ae) && ae.Kind == nil {
-		// gadb reports "adb connect: <server text>" for refusals.
-		ae.Kind = ErrConnectFailed
-		if strings.Contains(ae.Msg+fmt.Sprint(ae.Err), "authenticate") {
-			ae.Kind = ErrUnauthorized
-		}
-	}
-	return err
+	return &Error{Op: "connect", Serial: hostport, Kind: ErrConnectFailed, Msg: msg}
 }
 
 // Disconnect asks the server to drop a network device.

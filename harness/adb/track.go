@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Tracker follows the server's device list as it changes
@@ -75,6 +76,10 @@ func (t *Tracker) Close() error {
 
 // WaitForState waits until the server lists serial in one of the states
 // (StateGone waits for the device to disappear from the list).
+//
+// It follows host:track-devices and also asks for the list every 250 ms:
+// the adb 29 server pushes no update when a network device goes offline
+// (only when it is dropped, about a minute later).
 func (c *Client) WaitForState(ctx context.Context, serial string, states ...State) (State, error) {
 	if len(states) == 0 {
 		return "", errors.New("adb wait-for: no state given")
@@ -84,24 +89,60 @@ func (c *Client) WaitForState(ctx context.Context, serial string, states ...Stat
 		return "", err
 	}
 	defer t.Close()
-	last := StateGone
-	for list := range t.Updates() {
-		last = StateGone
+	stateOf := func(list []DeviceInfo) State {
 		for _, d := range list {
 			if d.Serial == serial {
-				last = d.State
+				return d.State
 			}
 		}
-		for _, s := range states {
-			if last == s {
-				return last, nil
+		return StateGone
+	}
+	wanted := func(s State) bool {
+		for _, w := range states {
+			if s == w {
+				return true
 			}
+		}
+		return false
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	last := StateGone
+	updates := t.Updates()
+	for {
+		select {
+		case list, ok := <-updates:
+			if !ok {
+				updates = nil
+				if ctx.Err() != nil {
+					return last, c.waitErr(serial, last, states, t.Err())
+				}
+				continue
+			}
+			last = stateOf(list)
+		case <-tick.C:
+			list, err := c.Devices(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return last, c.waitErr(serial, last, states, err)
+				}
+				continue
+			}
+			last = stateOf(list)
+		case <-ctx.Done():
+			return last, c.waitErr(serial, last, states, context.Cause(ctx))
+		}
+		if wanted(last) {
+			return last, nil
 		}
 	}
+}
+
+func (c *Client) waitErr(serial string, last State, states []State, err error) error {
 	want := make([]string, len(states))
 	for i, s := range states {
 		want[i] = string(s)
 	}
-	return last, &Error{Op: "wait-for", Serial: serial,
-		Msg: fmt.Sprintf("still %s, waited for %s", last, strings.Join(want, " or ")), Err: t.Err()}
+	return &Error{Op: "wait-for", Serial: serial,
+		Msg: fmt.Sprintf("still %s, waited for %s", last, strings.Join(want, " or ")), Err: err}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/wmpf-hil/wmpf-hil/internal/adbwire"
 )
@@ -30,6 +31,7 @@ type conn struct {
 	nextID  uint32
 	streams map[uint32]*Stream
 	closed  bool
+	down    atomic.Bool // set before the socket closes; send checks it under wmu
 
 	streamWG sync.WaitGroup
 }
@@ -74,8 +76,10 @@ func (c *conn) serve() {
 	}
 }
 
-// close tears the connection down once: every stream's context is
-// cancelled and the socket closed.
+// close tears the connection down once: the socket first and every stream
+// aborted, so nothing more reaches the host (a command that ends because
+// its context is cancelled must not look like one that exited), then the
+// streams' contexts are cancelled.
 func (c *conn) close(cause error) {
 	c.mu.Lock()
 	if c.closed {
@@ -83,15 +87,21 @@ func (c *conn) close(cause error) {
 		return
 	}
 	c.closed = true
+	c.down.Store(true)
 	streams := c.streams
 	c.streams = map[uint32]*Stream{}
 	c.mu.Unlock()
-	c.cancel(cause)
+	c.wmu.Lock()
 	c.nc.Close()
+	c.wmu.Unlock()
 	for _, st := range streams {
 		st.abort()
 	}
+	c.cancel(cause)
 }
+
+// errConnClosed is returned by send on a closed connection.
+var errConnClosed = errors.New("adbd: connection closed")
 
 // send writes one message. Errors close the connection.
 func (c *conn) send(m adbwire.Message) error {
@@ -99,6 +109,10 @@ func (c *conn) send(m adbwire.Message) error {
 		return context.Cause(c.ctx)
 	}
 	c.wmu.Lock()
+	if c.down.Load() {
+		c.wmu.Unlock()
+		return errConnClosed
+	}
 	c.wbuf = adbwire.AppendMessage(c.wbuf[:0], m)
 	_, err := c.nc.Write(c.wbuf)
 	if cap(c.wbuf) > 256*1024 {
