@@ -18,6 +18,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -90,7 +91,24 @@ func (c *Client) dial(ctx context.Context, op, serial string) (*hostConn, error)
 		return nil, e
 	}
 	nc = withQuickAck(nc)
-	return &hostConn{Conn: nc, r: bufio.NewReaderSize(nc, 64*1024)}, nil
+	r := readers.Get().(*bufio.Reader)
+	r.Reset(nc)
+	return &hostConn{Conn: nc, r: r}, nil
+}
+
+// readers are the buffered readers of host connections, reused: a shell
+// round trip should not allocate its buffers anew.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16*1024) }}
+
+// Close closes the connection and gives its reader back.
+func (h *hostConn) Close() error {
+	err := h.Conn.Close()
+	if h.r != nil {
+		h.r.Reset(nil)
+		readers.Put(h.r)
+		h.r = nil
+	}
+	return err
 }
 
 // watch closes the connection when ctx ends; call the returned stop when done.

@@ -95,6 +95,9 @@ func (d *Device) open(ctx context.Context, op, service string) (*hostConn, error
 	return h, nil
 }
 
+// readBufs are the read buffers of shell round trips.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 16*1024); return &b }}
+
 // Result is what a shell command left.
 type Result struct {
 	Stdout   []byte
@@ -122,7 +125,9 @@ func (d *Device) Shell(ctx context.Context, cmd string) (Result, error) {
 	var res Result
 	var out, errb bytes.Buffer
 	dec := adbwire.NewPacketDecoder(0)
-	buf := make([]byte, 32*1024)
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
 	for {
 		n, rerr := h.r.Read(buf)
 		dec.Write(buf[:n])

@@ -36,7 +36,5 @@ func (c *quickAckConn) arm() {
 
 func (c *quickAckConn) Read(p []byte) (int, error) {
 	c.arm()
-	n, err := c.TCPConn.Read(p)
-	c.arm()
-	return n, err
+	return c.TCPConn.Read(p)
 }
