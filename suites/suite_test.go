@@ -10,6 +10,7 @@ package suites_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -27,10 +28,30 @@ func TestSuites(t *testing.T) {
 
 var _ = framework.Setup()
 
+// fixturesDir finds fixtures/: up from the working directory, else beside
+// this source file (a precompiled suite may run from anywhere).
+func fixturesDir() string {
+	if d := os.Getenv("WMPF_HIL_FIXTURES"); d != "" {
+		return d
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for d := wd; ; d = filepath.Dir(d) {
+			if st, err := os.Stat(filepath.Join(d, "fixtures", "hostile-names.yaml")); err == nil && !st.IsDir() {
+				return filepath.Join(d, "fixtures")
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(filepath.Dir(file)), "fixtures")
+}
+
 // fixture reads a YAML file of fixtures/ into v, at tree construction (the
 // table entries come from it).
 func fixture(name string, v any) {
-	data, err := os.ReadFile(filepath.Join("..", "fixtures", name))
+	data, err := os.ReadFile(filepath.Join(fixturesDir(), name))
 	if err != nil {
 		panic("fixtures: " + err.Error())
 	}

@@ -81,7 +81,9 @@ func Setup() bool {
 	return true
 }
 
-// moduleRoot finds the directory holding go.mod, from the working directory up.
+// moduleRoot finds the directory holding go.mod, from the working
+// directory up, else from this source file (a precompiled suite may run
+// from anywhere).
 func moduleRoot() string {
 	dir, _ := os.Getwd()
 	for d := dir; ; d = filepath.Dir(d) {
@@ -89,9 +91,11 @@ func moduleRoot() string {
 			return d
 		}
 		if filepath.Dir(d) == d {
-			return dir
+			break
 		}
 	}
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
 }
 
 func pick(flagValue, env, def string) string {
