@@ -583,35 +583,24 @@ func extraValue(opt, v string) (any, error) {
 	case "--esa", "--esal":
 		return splitArrayArg(v), nil
 	case "--eia", "--eial":
-		var out []int
-		for _, s := range strings.Split(v, ",") {
-			n, err := parseJavaInt(s)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, n)
-		}
-		return out, nil
+		return parseList(v, parseJavaInt)
 	case "--ela", "--elal":
-		var out []int64
-		for _, s := range strings.Split(v, ",") {
-			n, err := parseJavaLong(s)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, n)
-		}
-		return out, nil
+		return parseList(v, parseJavaLong)
 	case "--efa", "--efal":
-		var out []float64
-		for _, s := range strings.Split(v, ",") {
-			n, err := parseJavaFloat(s)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, n)
-		}
-		return out, nil
+		return parseList(v, parseJavaFloat)
 	}
 	return v, nil
+}
+
+// parseList parses the comma-separated values of an array extra.
+func parseList[T any](v string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, s := range strings.Split(v, ",") {
+		n, err := parse(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
