@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -20,80 +19,23 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
 	"github.com/wmpf-hil/wmpf-hil/simulator"
 	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
+	"github.com/wmpf-hil/wmpf-hil/simulator/simtest"
 )
 
 // These tests drive simulated devices with the real adb server and the real
 // adb command only; the harness is used for nothing but starting the server.
 
-const profilesDir = "../fixtures/profiles"
-
 // opTimeout bounds every single adb command or wait in these tests.
 const opTimeout = 30 * time.Second
 
-func loadProfile(t testing.TB, name string) *profile.Profile {
-	t.Helper()
-	p, err := profile.Find(profilesDir, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+func loadProfile(t testing.TB, name string) *profile.Profile { return simtest.Profile(t, name) }
 
-// startServer starts an adb server of this test's own on a free port and
-// stops it when the test ends.
-func startServer(t testing.TB) *adb.LocalServer {
-	t.Helper()
-	if _, err := exec.LookPath("adb"); err != nil {
-		t.Fatalf("the adb command is required (apt-get install -y adb): %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	srv, err := adb.StartServer(ctx, adb.ServerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("stop adb server: %v", err)
-		}
-	})
-	if port := portOf(t, srv.Addr()); port == 5037 {
-		t.Fatalf("adb server on the default port %d", port)
-	}
-	return srv
-}
+func startServer(t testing.TB) *adb.LocalServer { return simtest.ADBServer(t) }
 
-func portOf(t testing.TB, addr string) int {
-	t.Helper()
-	_, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port
-}
+func portOf(t testing.TB, addr string) int { return simtest.Port(t, addr) }
 
-// startDevice boots a simulated device on a free 127.0.0.1 port.
 func startDevice(t testing.TB, cfg simulator.DeviceConfig) *simulator.Device {
-	t.Helper()
-	if cfg.Profile == nil {
-		cfg.Profile = loadProfile(t, "panel")
-	}
-	cfg.Addr = "127.0.0.1:0"
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	dev, err := simulator.NewDevice(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dev.Close() })
-	if err := simulator.CheckPort(portOf(t, dev.Serial())); err != nil {
-		t.Fatalf("device %s: %v", dev.Serial(), err)
-	}
-	return dev
+	return simtest.Device(t, cfg)
 }
 
 // adbCmd runs the real adb command against srv and returns its stdout,

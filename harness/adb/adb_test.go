@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,12 +18,11 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/internal/adbwire"
 	"github.com/wmpf-hil/wmpf-hil/simulator"
 	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
+	"github.com/wmpf-hil/wmpf-hil/simulator/simtest"
 )
 
 // These tests run the ADB layer against the real adb server (started per
 // test on a free port) and simulated devices on free 127.0.0.1 ports.
-
-const profilesDir = "../../fixtures/profiles"
 
 // opTimeout bounds each operation; nothing here should come close to it.
 const opTimeout = 30 * time.Second
@@ -36,56 +34,12 @@ func bounded(t testing.TB) context.Context {
 	return ctx
 }
 
-func loadProfile(t testing.TB, name string) *profile.Profile {
-	t.Helper()
-	p, err := profile.Find(profilesDir, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+func loadProfile(t testing.TB, name string) *profile.Profile { return simtest.Profile(t, name) }
 
-// startServer starts an adb server of this test's own and stops it when the
-// test ends.
-func startServer(t testing.TB) *adb.LocalServer {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	srv, err := adb.StartServer(ctx, adb.ServerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("stop adb server: %v", err)
-		}
-	})
-	if srv.Addr() == adb.DefaultServerAddr {
-		t.Fatalf("adb server on the default address %s", srv.Addr())
-	}
-	return srv
-}
+func startServer(t testing.TB) *adb.LocalServer { return simtest.ADBServer(t) }
 
-// startDevice boots a simulated device on a free 127.0.0.1 port.
 func startDevice(t testing.TB, cfg simulator.DeviceConfig) *simulator.Device {
-	t.Helper()
-	if cfg.Profile == nil {
-		cfg.Profile = loadProfile(t, "panel")
-	}
-	cfg.Addr = "127.0.0.1:0"
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	dev, err := simulator.NewDevice(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dev.Close() })
-	_, port, _ := net.SplitHostPort(dev.Serial())
-	p, _ := strconv.Atoi(port)
-	if err := simulator.CheckPort(p); err != nil {
-		t.Fatalf("device %s: %v", dev.Serial(), err)
-	}
-	return dev
+	return simtest.Device(t, cfg)
 }
 
 // connect connects dev to the server and waits until it is a `device`.
