@@ -349,3 +349,51 @@ func (s *Session) OnCallPage(ctx context.Context) (bool, string, error) {
 	}
 	return false, "resumed: " + act + "; screen: " + texts, nil
 }
+
+// Readiness asks the host app for its state and returns "" when the device
+// can take a call — the app answers the report hook, WMPF runs and is
+// activated, the push listener is registered, and (unless calls come by
+// injection) there is a push token — else why not.
+func (s *Session) Readiness(ctx context.Context) string {
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	ev, err := s.Report(rctx)
+	if err != nil {
+		return "the host app did not answer the report hook (" + err.Error() + "): is the debug build with the device contract installed?"
+	}
+	running, _ := ev.Bool("wmpfRunning")
+	activated, _ := ev.Bool("activated")
+	listener, _ := ev.Bool("listenerRegistered")
+	switch {
+	case !running:
+		return "WMPF (com.tencent.wmpf) is not running"
+	case !activated:
+		return "WMPF is not activated"
+	case !listener:
+		return "the host app has not registered its push listener"
+	case s.Spec.Push != "inject" && ev.Str("pushToken") == "":
+		return "the host app reports no push token"
+	}
+	return ""
+}
+
+// WaitReady waits, for at most max, until Readiness says the device is
+// ready; it asks again each time the app logs something new (or each
+// second). It returns "" or the last reason.
+func (s *Session) WaitReady(ctx context.Context, max time.Duration) string {
+	wctx, cancel := context.WithTimeout(ctx, max)
+	defer cancel()
+	for {
+		mark := s.Log.Mark()
+		r := s.Readiness(wctx)
+		if r == "" || wctx.Err() != nil {
+			return r
+		}
+		ictx, icancel := context.WithTimeout(wctx, time.Second)
+		_, _, _ = s.Log.Await(ictx, mark, "a contract line", func(e contract.Event) bool { return e.Name != contract.EvState })
+		icancel()
+		if wctx.Err() != nil {
+			return r
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
-	"github.com/wmpf-hil/wmpf-hil/harness/contract"
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
 	"github.com/wmpf-hil/wmpf-hil/simulator"
 	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
@@ -263,56 +262,20 @@ func check(ctx context.Context, d device.Spec, connect bool) (device.Spec, strin
 	return d, Health(ctx, d)
 }
 
-// Health checks that a device can take calls: the host app implements the
-// contract (answers the report hook), WMPF runs and is activated, the push
-// listener is registered, and (when calls go through WeChat) it has a push
-// token. It waits for a device still starting until ctx ends. It returns ""
-// when healthy, else the reason.
+// Health checks that a device can take calls (device.Session.Readiness),
+// waiting for a device still starting until ctx ends. It returns "" when
+// healthy, else the reason.
 func Health(ctx context.Context, d device.Spec) string {
 	s, err := device.Open(ctx, d)
 	if err != nil {
 		return "cannot open a session: " + err.Error()
 	}
 	defer s.Close()
-	last := ""
-	for {
-		mark := s.Log.Mark()
-		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		ev, err := s.Report(rctx)
-		cancel()
-		switch {
-		case err != nil:
-			last = "the host app did not answer the report hook (" + err.Error() + "): is the debug build with the device contract installed?"
-		default:
-			running, _ := ev.Bool("wmpfRunning")
-			activated, _ := ev.Bool("activated")
-			listener, _ := ev.Bool("listenerRegistered")
-			token := ev.Str("pushToken")
-			switch {
-			case !running:
-				last = "WMPF (com.tencent.wmpf) is not running"
-			case !activated:
-				last = "WMPF is not activated"
-			case !listener:
-				last = "the host app has not registered its push listener"
-			case d.Push != "inject" && token == "":
-				last = "the host app reports no push token"
-			default:
-				return ""
-			}
-		}
-		if ctx.Err() != nil {
-			return last
-		}
-		// Wait for the app to say something new (WMPF activated, listener
-		// registered, token got), or a second, then ask again.
-		wctx, cancel := context.WithTimeout(ctx, time.Second)
-		_, _, _ = s.Log.Await(wctx, mark, "a contract line", func(e contract.Event) bool { return e.Name != contract.EvState })
-		cancel()
-		if ctx.Err() != nil {
-			return last
-		}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(20 * time.Second)
 	}
+	return s.WaitReady(ctx, time.Until(deadline))
 }
 
 func trimLine(s string) string {

@@ -3,7 +3,6 @@ package framework
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -90,48 +89,23 @@ func (d *Device) Prepare(ctx context.Context) {
 	d.mark = d.Log.Mark()
 }
 
-// readiness returns "" when the device can take a call, else why not.
+// readiness returns "" when the device can take a call, else why not; a
+// lost device fails the spec.
 func (d *Device) readiness(ctx context.Context) string {
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	ev, err := d.Report(rctx)
-	if err != nil {
-		if errors.Is(err, device.ErrDeviceLost) {
-			d.Must(err)
-		}
-		return "the host app did not answer the report hook"
+	r := d.Readiness(ctx)
+	if lost := d.Lost(); lost != nil {
+		d.Must(lost)
 	}
-	running, _ := ev.Bool("wmpfRunning")
-	activated, _ := ev.Bool("activated")
-	listener, _ := ev.Bool("listenerRegistered")
-	switch {
-	case !running:
-		return "WMPF not running"
-	case !activated:
-		return "WMPF not activated"
-	case !listener:
-		return "push listener not registered"
-	case d.Spec.Push != "inject" && ev.Str("pushToken") == "":
-		return "no push token"
-	}
-	return ""
+	return r
 }
 
 // waitReady waits until the device is ready, for at most max.
 func (d *Device) waitReady(ctx context.Context, max time.Duration) string {
-	wctx, cancel := context.WithTimeout(ctx, max)
-	defer cancel()
-	for {
-		mark := d.Log.Mark()
-		r := d.readiness(wctx)
-		if r == "" || wctx.Err() != nil {
-			return r
-		}
-		// wait for the app to log something new before asking again
-		ictx, icancel := context.WithTimeout(wctx, time.Second)
-		_, _, _ = d.Log.Await(ictx, mark, "a contract line", func(e contract.Event) bool { return e.Name != contract.EvState })
-		icancel()
+	r := d.Session.WaitReady(ctx, max)
+	if lost := d.Lost(); lost != nil {
+		d.Must(lost)
 	}
+	return r
 }
 
 // WaitReady is waitReady for specs: it fails the spec with the reason.
