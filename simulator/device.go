@@ -16,6 +16,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wmpf-hil/wmpf-hil/simulator/adbd"
@@ -50,6 +51,10 @@ type DeviceConfig struct {
 	NotRooted bool
 	// Seed makes timing draws repeatable; 0 derives one from the port.
 	Seed int64
+	// DieAtPush makes the device lose power (Close) when its host app
+	// logs the DieAtPush-th push it receives: a device lost in the middle
+	// of a call, at a point that does not depend on timing. 0: never.
+	DieAtPush int
 	// Logf receives diagnostics.
 	Logf func(format string, args ...any)
 }
@@ -66,6 +71,7 @@ type Device struct {
 
 	closeOnce sync.Once
 	truthWG   sync.WaitGroup
+	pushes    atomic.Int64
 }
 
 // NewDevice boots a device and starts listening. It returns once the adb
@@ -189,6 +195,13 @@ func (d *Device) rootService(ctx context.Context, arg string, s *adbd.Stream) er
 }
 
 func (d *Device) reportTruth(stage, groupID string, at time.Time) {
+	if stage == wmpf.StagePushReceived && d.cfg.DieAtPush > 0 && d.pushes.Add(1) == int64(d.cfg.DieAtPush) {
+		if d.cfg.Logf != nil {
+			d.cfg.Logf("device %s loses power at push %d", d.cfg.SN, d.cfg.DieAtPush)
+		}
+		go d.Close()
+		return
+	}
 	if d.truth == nil {
 		return
 	}

@@ -68,7 +68,7 @@ budgets: ROOT/fixtures/budgets.yaml
 profiles: ROOT/fixtures/profiles
 simulated:
   - {count: 1, profile: panel}
-  - {count: 1, profile: tv, lifetime: 6s}
+  - {count: 1, profile: tv, dieAtPush: 1}
 `)
 	reports := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -87,6 +87,10 @@ type SimGroup struct {
 	// device that loses power) this long after the farm is up: for
 	// exercising how a run copes with a device lost mid-run.
 	Lifetime string `yaml:"lifetime"`
+	// DieAtPush makes each device of the group die when it receives its
+	// Nth push, in the middle of that call: a loss at a fixed point of
+	// the run rather than at a time.
+	DieAtPush int `yaml:"dieAtPush"`
 }
 
 // RealDevice is a device reached through an adb server.
@@ -308,6 +312,9 @@ func (c *Config) validate() error {
 			if d, err := parseDuration(g.Lifetime); err != nil || d <= 0 {
 				errs.add("%s.lifetime %q: want a positive duration like 20s", f, g.Lifetime)
 			}
+		}
+		if g.DieAtPush < 0 {
+			errs.add("%s.dieAtPush %d: want a push count of 1 or more, or 0 (never)", f, g.DieAtPush)
 		}
 		if g.Auth != "" && !oneOf(g.Auth, authModes) {
 			errs.add("%s.auth %q: allowed %s", f, g.Auth, strings.Join(authModes, ", "))
