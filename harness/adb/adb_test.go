@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -816,4 +817,41 @@ func TestHostileTrafficLeavesServerConnectionAlone(t *testing.T) {
 		t.Fatalf("devices after hostile traffic: %+v, %v", devs, err)
 	}
 	idle.Close()
+}
+
+// A server that crashes can be started again on the same port and with the
+// same HOME; network devices come back with a new connect.
+func TestRestartAfterServerCrash(t *testing.T) {
+	srv, dev, _ := setup(t)
+	ctx := bounded(t)
+	if err := srv.Restart(ctx); err == nil || !strings.Contains(err.Error(), "still running") {
+		t.Fatalf("Restart of a running server: %v, want an error saying it is still running", err)
+	}
+	old := srv.Pid()
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-srv.Exited()
+	c := srv.Client()
+	if _, err := c.Version(ctx); !errors.Is(err, adb.ErrServerUnavailable) {
+		t.Fatalf("Version with the server dead: %v, want ErrServerUnavailable", err)
+	}
+	if err := srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Pid() == old || srv.Restarts() != 1 {
+		t.Errorf("after Restart: pid %d (was %d), Restarts %d; want a new pid and 1", srv.Pid(), old, srv.Restarts())
+	}
+	select {
+	case <-srv.Exited():
+		t.Fatal("Exited is closed for the restarted server")
+	default:
+	}
+	if _, err := c.Device(dev.Serial()).Run(ctx, "true"); !errors.Is(err, adb.ErrDeviceNotFound) {
+		t.Errorf("shell before reconnecting: %v, want ErrDeviceNotFound", err)
+	}
+	d := connect(t, c, dev)
+	if out, err := d.Run(ctx, "echo back"); err != nil || out != "back\n" {
+		t.Errorf("shell after reconnecting: %q, %v", out, err)
+	}
 }

@@ -35,13 +35,19 @@ type ServerOptions struct {
 // LocalServer is an adb server this process started and owns.
 type LocalServer struct {
 	addr    string
-	cmd     *exec.Cmd
+	bin     string
+	args    []string
+	env     []string
 	home    string
 	ownHome bool
 	logs    *bytes.Buffer
 	logMu   *sync.Mutex
-	exited  chan struct{}
-	waitErr error
+
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	waitErr  error
+	restarts int
 }
 
 // StartServer starts `adb server nodaemon` with an isolated HOME on its own
@@ -65,32 +71,50 @@ func StartServer(ctx context.Context, opts ServerOptions) (*LocalServer, error) 
 	if port < 1 || port > 65535 {
 		return nil, fmt.Errorf("start adb server: port %d: allowed 1..65535", port)
 	}
-	s := &LocalServer{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), home: opts.Home,
-		logs: &bytes.Buffer{}, logMu: &sync.Mutex{}, exited: make(chan struct{})}
+	s := &LocalServer{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), bin: bin, home: opts.Home,
+		logs: &bytes.Buffer{}, logMu: &sync.Mutex{}}
 	if s.home == "" {
 		if s.home, err = os.MkdirTemp("", "wmpf-hil-adb-home-"); err != nil {
 			return nil, fmt.Errorf("start adb server: %w", err)
 		}
 		s.ownHome = true
 	}
-	args := []string{"-P", strconv.Itoa(port)}
+	s.args = []string{"-P", strconv.Itoa(port)}
 	if opts.Remote {
-		args = append(args, "-a")
+		s.args = append(s.args, "-a")
 	}
-	args = append(args, "server", "nodaemon")
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Env = append(os.Environ(), "HOME="+s.home, "ADB_EMU=0", "ANDROID_ADB_SERVER_PORT="+strconv.Itoa(port))
-	s.cmd.Env = append(s.cmd.Env, opts.Env...)
-	s.cmd.Stdout = lockedWriter{s.logMu, s.logs}
-	s.cmd.Stderr = lockedWriter{s.logMu, s.logs}
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
+	s.args = append(s.args, "server", "nodaemon")
+	s.env = append(os.Environ(), "HOME="+s.home, "ADB_EMU=0", "ANDROID_ADB_SERVER_PORT="+strconv.Itoa(port))
+	s.env = append(s.env, opts.Env...)
+	if err := s.spawn(ctx); err != nil {
 		s.cleanHome()
-		return nil, fmt.Errorf("start adb server: %w", err)
+		return nil, err
 	}
+	return s, nil
+}
+
+// spawn starts the server process and waits until it answers.
+func (s *LocalServer) spawn(ctx context.Context) error {
+	cmd := exec.Command(s.bin, s.args...)
+	cmd.Env = s.env
+	cmd.Stdout = lockedWriter{s.logMu, s.logs}
+	cmd.Stderr = lockedWriter{s.logMu, s.logs}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start adb server: %w", err)
+	}
+	exited := make(chan struct{})
+	s.mu.Lock()
+	s.cmd, s.exited, s.waitErr = cmd, exited, nil
+	s.mu.Unlock()
 	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
+		err := cmd.Wait()
+		s.mu.Lock()
+		if s.cmd == cmd {
+			s.waitErr = err
+		}
+		s.mu.Unlock()
+		close(exited)
 	}()
 	c := NewClient(s.addr)
 	for {
@@ -98,18 +122,50 @@ func StartServer(ctx context.Context, opts ServerOptions) (*LocalServer, error) 
 		_, err := c.query(wctx, "version", "", "host:version")
 		cancel()
 		if err == nil {
-			return s, nil
+			return nil
 		}
 		select {
-		case <-s.exited:
-			s.cleanHome()
-			return nil, fmt.Errorf("start adb server on %s: it exited (%v): %s", s.addr, s.waitErr, s.Logs())
+		case <-exited:
+			return fmt.Errorf("start adb server on %s: it exited (%v): %s", s.addr, s.exitErr(), s.Logs())
 		case <-ctx.Done():
-			s.Close()
-			return nil, fmt.Errorf("start adb server on %s: %w (last: %v)", s.addr, ctx.Err(), err)
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+			return fmt.Errorf("start adb server on %s: %w (last: %v)", s.addr, ctx.Err(), err)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// Restart starts the server again, on the same port and with the same
+// HOME (so the same key), after its process exited: what a farm does when
+// its adb server crashes mid-run. Devices reached with `adb connect` must
+// be connected again. Restarting a server that still runs is an error.
+func (s *LocalServer) Restart(ctx context.Context) error {
+	select {
+	case <-s.Exited():
+	default:
+		return fmt.Errorf("restart adb server on %s: it is still running (pid %d)", s.addr, s.Pid())
+	}
+	if err := s.spawn(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.restarts++
+	s.mu.Unlock()
+	return nil
+}
+
+// Restarts counts the successful Restarts.
+func (s *LocalServer) Restarts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.restarts
+}
+
+func (s *LocalServer) exitErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waitErr
 }
 
 type lockedWriter struct {
@@ -151,10 +207,18 @@ func (s *LocalServer) Env() []string {
 func (s *LocalServer) Client() *Client { return NewClient(s.addr) }
 
 // Pid of the server process.
-func (s *LocalServer) Pid() int { return s.cmd.Process.Pid }
+func (s *LocalServer) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd.Process.Pid
+}
 
-// Exited is closed when the server process has exited.
-func (s *LocalServer) Exited() <-chan struct{} { return s.exited }
+// Exited is closed when the current server process has exited.
+func (s *LocalServer) Exited() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.exited
+}
 
 // Logs returns what the server printed.
 func (s *LocalServer) Logs() string {
@@ -166,23 +230,24 @@ func (s *LocalServer) Logs() string {
 // Close stops the server (kill-server, then SIGKILL if it lingers) and
 // removes its temporary HOME.
 func (s *LocalServer) Close() error {
+	exited := s.Exited()
 	select {
-	case <-s.exited:
+	case <-exited:
 	default:
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = NewClient(s.addr).Kill(ctx)
 		cancel()
 		select {
-		case <-s.exited:
+		case <-exited:
 		case <-time.After(3 * time.Second):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.exited
+			_ = syscall.Kill(-s.Pid(), syscall.SIGKILL)
+			<-exited
 		}
 	}
 	s.cleanHome()
 	var ee *exec.ExitError
-	if s.waitErr != nil && !errors.As(s.waitErr, &ee) {
-		return s.waitErr
+	if err := s.exitErr(); err != nil && !errors.As(err, &ee) {
+		return err
 	}
 	return nil
 }
