@@ -154,6 +154,16 @@ func summarize(w io.Writer, runDir string) {
 	}
 	end := res.Summarize()
 	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d device-lost, %d calls measured\n", end.Verdict, end.Passed, end.Failed, end.Lost, len(res.Calls))
+	for _, in := range res.Incidents {
+		fmt.Fprintf(w, "incident: %s: adb server %s (%s), %s", in.What, in.Server, in.Addr, in.Exit)
+		if in.What == report.IncidentADBServerRestarted {
+			fmt.Fprintf(w, "; back in %.0f ms with %d devices", in.TookMs, len(in.Reconnected))
+		}
+		if in.Detail != "" {
+			fmt.Fprintf(w, "; %s", in.Detail)
+		}
+		fmt.Fprintln(w)
+	}
 	printAccuracy(w, res)
 	fmt.Fprintf(w, "report:  %s\n", filepath.Join(runDir, report.HTMLFile))
 	fmt.Fprintf(w, "junit:   %s\n", filepath.Join(runDir, report.JUnitFile))

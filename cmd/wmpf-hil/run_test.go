@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -182,4 +183,119 @@ func tail(s string) string {
 		lines = lines[len(lines)-60:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// The adb server the run started dies mid-run: the run starts it again,
+// reconnects the devices and goes on with them. The specs that were
+// running are device-lost; none is a product failure; no device is lost.
+func TestRunSurvivesTheADBServerDying(t *testing.T) {
+	farm := writeFarm(t, `version: 1
+adbServers: [{name: local, address: start}]
+wechat: {mode: simulated}
+budgets: ROOT/fixtures/budgets.yaml
+profiles: ROOT/fixtures/profiles
+simulated:
+  - {count: 1, profile: panel}
+  - {count: 1, profile: tv}
+`)
+	reports := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var out strings.Builder
+	cmd := exec.CommandContext(ctx, bin, "run", "-devices", farm, "-reports", reports, "-run-id", "adbdies", "-label-filter", "launch")
+	cmd.Dir = root(t)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	runDir := filepath.Join(reports, "adbdies")
+	results := filepath.Join(runDir, report.ResultsFile)
+	deadline := time.Now().Add(3 * time.Minute)
+	for countKind(results, report.KindSpec) < 3 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("fewer than 3 specs finished within 3 minutes")
+		}
+		time.Sleep(50 * time.Millisecond) // polling a file another process writes
+	}
+	res, err := report.ReadDir(runDir)
+	if err != nil || len(res.Devices) == 0 || res.Devices[0].Server == "" {
+		t.Fatalf("no device record naming its adb server: %v", err)
+	}
+	pid := adbServerPid(t, res.Devices[0].Server)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+
+	res, err = report.ReadDir(runDir)
+	if err != nil {
+		t.Fatalf("no results (exit %d): %v\n%s", code, err, tail(out.String()))
+	}
+	end := res.Summarize()
+	t.Logf("exit %d: %d passed, %d failed, %d device-lost; incidents %+v", code, end.Passed, end.Failed, end.Lost, res.Incidents)
+	if code != 0 && code != exitDevicesLost {
+		t.Errorf("exit status %d, want 0 or %d", code, exitDevicesLost)
+	}
+	if len(res.Incidents) != 1 || res.Incidents[0].What != report.IncidentADBServerRestarted || len(res.Incidents[0].Reconnected) != 2 {
+		t.Errorf("incidents %+v, want one adb-server-restarted with 2 devices reconnected", res.Incidents)
+	}
+	for _, d := range res.Devices {
+		if d.Status == "lost" {
+			t.Errorf("device %s reported lost: %s", d.Name, d.Reason)
+		}
+	}
+	if end.Failed != 0 {
+		for _, s := range res.Specs {
+			if s.State == report.StateFailed {
+				t.Errorf("product failure reported for %s: %s", s.Name, s.Failure)
+			}
+		}
+	}
+	if end.Lost > 2 {
+		t.Errorf("%d specs device-lost; at most the 2 running when the server died should be", end.Lost)
+	}
+	// Specs passed after the server came back.
+	passedAfter, seen := 0, false
+	f, _ := os.Open(results)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.Contains(line, `"kind":"incident"`) {
+			seen = true
+		}
+		if seen && strings.Contains(line, `"state":"passed"`) {
+			passedAfter++
+		}
+	}
+	if passedAfter == 0 {
+		t.Errorf("no spec passed after the adb server was started again:\n%s", tail(out.String()))
+	}
+	if !strings.Contains(out.String(), "incident: adb-server-restarted") {
+		t.Errorf("the run's summary does not mention the incident:\n%s", tail(out.String()))
+	}
+}
+
+// adbServerPid finds the adb server listening on addr's port by its
+// command line (`adb -P PORT server nodaemon`).
+func adbServerPid(t *testing.T, addr string) int {
+	t.Helper()
+	_, port, _ := strings.Cut(addr, ":")
+	want := "\x00-P\x00" + port + "\x00"
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), want) && strings.Contains(string(b), "server") {
+			return pid
+		}
+	}
+	t.Fatalf("no adb server process for %s", addr)
+	return 0
 }

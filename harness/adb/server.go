@@ -162,6 +162,20 @@ func (s *LocalServer) Restarts() int {
 	return s.restarts
 }
 
+// ExitStatus says how the last server process ended ("running" while it
+// runs).
+func (s *LocalServer) ExitStatus() string {
+	select {
+	case <-s.Exited():
+	default:
+		return "running"
+	}
+	if err := s.exitErr(); err != nil {
+		return err.Error()
+	}
+	return "exit status 0"
+}
+
 func (s *LocalServer) exitErr() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -70,6 +70,8 @@ type Session struct {
 	ADB   *adb.Device
 	Log   *EventLog
 	Clock *clock.Estimator
+	// Opened is when the session was opened.
+	Opened time.Time
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -84,7 +86,7 @@ type Session struct {
 func Open(ctx context.Context, spec Spec) (*Session, error) {
 	client := adb.NewClient(spec.Server)
 	sctx, cancel := context.WithCancel(context.Background())
-	s := &Session{Spec: spec, ADB: client.Device(spec.Serial), Log: NewEventLog(0), ctx: sctx, cancel: cancel}
+	s := &Session{Spec: spec, ADB: client.Device(spec.Serial), Log: NewEventLog(0), Opened: time.Now(), ctx: sctx, cancel: cancel}
 	s.Clock = clock.NewEstimator(s.readClock, 24, 64)
 	if spec.Answer == "" {
 		s.Spec.Answer = DefaultAnswer

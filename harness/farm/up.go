@@ -20,11 +20,14 @@ import (
 type Spec struct {
 	FarmFile   string            `json:"farmFile"`
 	ADBServers map[string]string `json:"adbServers"`
-	WeChat     WeChatSpec        `json:"wechat"`
-	Devices    []device.Spec     `json:"devices"`
-	Excluded   []Excluded        `json:"excluded,omitempty"`
-	Budgets    string            `json:"budgets"`
-	Run        RunConfig         `json:"run"`
+	// Started are the addresses of the adb servers the run started: it
+	// starts them again if they die.
+	Started  []string      `json:"started,omitempty"`
+	WeChat   WeChatSpec    `json:"wechat"`
+	Devices  []device.Spec `json:"devices"`
+	Excluded []Excluded    `json:"excluded,omitempty"`
+	Budgets  string        `json:"budgets"`
+	Run      RunConfig     `json:"run"`
 }
 
 // WeChatSpec says how to reach the WeChat side.
@@ -45,15 +48,52 @@ type Excluded struct {
 // Options tune Up.
 type Options struct {
 	Logf func(format string, args ...any)
+	// ServerEvents hears of each adb server the run started that died
+	// mid-run: once when it is found dead (before it is started again),
+	// once when it is back with its devices reconnected, or has failed.
+	ServerEvents func(ServerEvent)
 }
+
+// ServerEvent phases.
+const (
+	ServerExited    = "exited"
+	ServerRestarted = "restarted"
+	ServerFailed    = "failed"
+)
+
+// ServerEvent is an adb server of the run that died, and what followed.
+type ServerEvent struct {
+	Phase string
+	Name  string
+	Addr  string
+	// Exit is how the process ended.
+	Exit string
+	// Took is from finding it dead to its devices reconnected.
+	Took time.Duration
+	// Reconnected lists the devices connected again; NotBack those that
+	// did not come back as `device`, with why.
+	Reconnected []string
+	NotBack     map[string]string
+	Err         error
+}
+
+// maxServerRestarts bounds how often one adb server is started again in a
+// run: a server that keeps crashing is a fault to report, not to hide.
+const maxServerRestarts = 5
 
 // Farm is a farm brought up.
 type Farm struct {
 	Spec    Spec
 	cfg     *Config
+	opts    Options
 	servers []*adb.LocalServer
+	names   map[*adb.LocalServer]string
 	sim     *simulator.Farm
 	timers  []*time.Timer
+	// connected are the serials the run `adb connect`ed.
+	connected map[string]bool
+	stop      chan struct{}
+	watchers  sync.WaitGroup
 }
 
 // Up brings the farm up and health-checks every device.
@@ -62,7 +102,8 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	f = &Farm{cfg: cfg, Spec: Spec{FarmFile: cfg.Path, ADBServers: map[string]string{}, Budgets: cfg.Resolve(cfg.Budgets), Run: cfg.Run}}
+	f = &Farm{cfg: cfg, opts: opts, names: map[*adb.LocalServer]string{}, stop: make(chan struct{}),
+		Spec: Spec{FarmFile: cfg.Path, ADBServers: map[string]string{}, Budgets: cfg.Resolve(cfg.Budgets), Run: cfg.Run}}
 	defer func() {
 		if err != nil {
 			f.Down()
@@ -85,6 +126,8 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 				return f, fmt.Errorf("adbServers %s: %w", s.Name, err)
 			}
 			f.servers = append(f.servers, ls)
+			f.names[ls] = s.Name
+			f.Spec.Started = append(f.Spec.Started, ls.Addr())
 			f.Spec.ADBServers[s.Name] = ls.Addr()
 			logf("adb server %s started on %s (pid %d)", s.Name, ls.Addr(), ls.Pid())
 		case "env":
@@ -235,7 +278,112 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 	if len(f.Spec.Devices) == 0 {
 		return f, errors.New("no device passed its health check")
 	}
+	f.connected = connect
+	for _, ls := range f.servers {
+		f.watchers.Add(1)
+		go f.watch(ls, logf)
+	}
 	return f, nil
+}
+
+// watch starts an adb server of the run again when it dies mid-run, and
+// connects its network devices again, so that one crash of the server
+// costs the specs that were running, not the rest of the run.
+func (f *Farm) watch(ls *adb.LocalServer, logf func(string, ...any)) {
+	defer f.watchers.Done()
+	name := f.names[ls]
+	tell := func(e ServerEvent) {
+		if f.opts.ServerEvents != nil {
+			f.opts.ServerEvents(e)
+		}
+	}
+	for n := 0; ; n++ {
+		select {
+		case <-f.stop:
+			return
+		case <-ls.Exited():
+		}
+		select {
+		case <-f.stop:
+			return
+		default:
+		}
+		found := time.Now()
+		ev := ServerEvent{Name: name, Addr: ls.Addr(), Exit: ls.ExitStatus()}
+		logf("adb server %s (%s) died mid-run: %s", name, ls.Addr(), ev.Exit)
+		tell(withPhase(ev, ServerExited))
+		if n >= maxServerRestarts {
+			ev.Err = fmt.Errorf("adb server %s died %d times in this run; not starting it again", name, n+1)
+			logf("%v", ev.Err)
+			tell(withPhase(ev, ServerFailed))
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		go func() {
+			select {
+			case <-f.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		err := ls.Restart(ctx)
+		if err == nil {
+			ev.Reconnected, ev.NotBack = f.reconnect(ctx, ls.Addr())
+		}
+		cancel()
+		ev.Took = time.Since(found)
+		if err != nil {
+			ev.Err = err
+			logf("adb server %s could not be started again: %v", name, err)
+			tell(withPhase(ev, ServerFailed))
+			return
+		}
+		logf("adb server %s started again on %s (pid %d) in %v; %d devices reconnected, %d not back",
+			name, ls.Addr(), ls.Pid(), ev.Took.Round(time.Millisecond), len(ev.Reconnected), len(ev.NotBack))
+		tell(withPhase(ev, ServerRestarted))
+	}
+}
+
+func withPhase(e ServerEvent, phase string) ServerEvent {
+	e.Phase = phase
+	return e
+}
+
+// reconnect connects again the run's devices on the server at addr and
+// waits for each to be a `device`.
+func (f *Farm) reconnect(ctx context.Context, addr string) (back []string, notBack map[string]string) {
+	c := adb.NewClient(addr)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	notBack = map[string]string{}
+	for _, d := range f.Spec.Devices {
+		if d.Server != addr {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if f.connected[d.Serial] {
+				err = c.Connect(ctx, d.Serial)
+			}
+			if err == nil {
+				wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+				_, err = c.WaitForState(wctx, d.Serial, adb.StateDevice)
+				cancel()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				notBack[d.Name] = err.Error()
+				return
+			}
+			back = append(back, d.Name)
+		}()
+	}
+	wg.Wait()
+	sort.Strings(back)
+	return back, notBack
 }
 
 // check connects a device if asked and runs its health check. It returns
@@ -291,6 +439,12 @@ func (f *Farm) Simulator() *simulator.Farm { return f.sim }
 // Down disconnects simulated devices, stops them and the adb servers the
 // run started.
 func (f *Farm) Down() error {
+	select {
+	case <-f.stop:
+	default:
+		close(f.stop)
+	}
+	f.watchers.Wait()
 	for _, t := range f.timers {
 		t.Stop()
 	}

@@ -52,7 +52,7 @@ func currentDevice() *Device {
 func (d *Device) Must(err error) {
 	GinkgoHelper()
 	if err != nil {
-		d.f.deviceLost(d.Spec, err)
+		d.f.deviceLost(d.Spec, d.Opened, err)
 	}
 }
 
@@ -291,7 +291,7 @@ func (c *Call) TryAwait(ctx context.Context, what string, max time.Duration) (co
 func (d *Device) failNoEvent(what string, max time.Duration, mark int, err error) {
 	GinkgoHelper()
 	if lost := d.Lost(); lost != nil {
-		d.f.deviceLost(d.Spec, lost)
+		d.f.deviceLost(d.Spec, d.Opened, lost)
 	}
 	evs := d.Log.Since(mark)
 	msg := fmt.Sprintf("no %s from %s within %v", what, d.Spec.Name, max)

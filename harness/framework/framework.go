@@ -141,7 +141,8 @@ func setupFarm(ctx SpecContext) []byte {
 		GinkgoWriter.Printf("reports: %v\n", err)
 	}
 	GinkgoWriter.Printf("farm %s: bringing up\n", file)
-	f, err := farm.Up(ctx, cfg, farm.Options{Logf: func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) }})
+	f, err := farm.Up(ctx, cfg, farm.Options{Logf: func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) },
+		ServerEvents: serverEvents(runDir)})
 	if err != nil {
 		Fail(fmt.Sprintf("farm %s: %v", file, err))
 	}
@@ -158,7 +159,7 @@ func setupFarm(ctx SpecContext) []byte {
 }
 
 func deviceInfo(d device.Spec, status, reason string) *report.DeviceInfo {
-	return &report.DeviceInfo{Name: d.Name, Serial: d.Serial, Model: d.Model, SN: d.SN, Simulated: d.Simulated, Profile: d.Profile,
+	return &report.DeviceInfo{Name: d.Name, Serial: d.Serial, Server: d.Server, Model: d.Model, SN: d.SN, Simulated: d.Simulated, Profile: d.Profile,
 		Defects: d.Defects, Status: status, Reason: reason, ClockOffsetSet: d.ClockOffset, ClockDriftPPM: d.ClockDriftPPM}
 }
 
@@ -224,9 +225,13 @@ func (f *Framework) Record(r report.Record) {
 // session returns this process's session on a device, opening it once.
 func (f *Framework) session(ctx context.Context, spec device.Spec) (*device.Session, error) {
 	f.mu.Lock()
-	if s := f.sessions[spec.Name]; s != nil && s.Lost() == nil {
-		f.mu.Unlock()
-		return s, nil
+	if s := f.sessions[spec.Name]; s != nil {
+		if s.Lost() == nil {
+			f.mu.Unlock()
+			return s, nil
+		}
+		delete(f.sessions, spec.Name)
+		defer s.Close()
 	}
 	if err := f.lost[spec.Name]; err != nil {
 		f.mu.Unlock()
@@ -255,14 +260,11 @@ func (f *Framework) markLost(name string, err error) {
 	f.mu.Unlock()
 	_ = os.MkdirAll(filepath.Join(f.shared.RunDir, "lost"), 0o755)
 	_ = os.WriteFile(filepath.Join(f.shared.RunDir, "lost", report.SafeName(name)), []byte(err.Error()), 0o644)
-	var model string
 	for _, d := range f.Farm.Devices {
 		if d.Name == name {
-			model = d.Model
 			f.Record(report.Record{Kind: report.KindDevice, Device: deviceInfo(d, "lost", err.Error())})
 		}
 	}
-	_ = model
 }
 
 // isLost reports whether any process marked the device lost.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -163,8 +164,12 @@ func (f *Framework) begin(ctx context.Context, spec device.Spec, l *lease) *Devi
 	DeferCleanup(l.release)
 	AddReportEntry(entryDevice, spec, ReportEntryVisibilityNever)
 	s, err := f.session(ctx, spec)
+	if err != nil && errors.Is(err, device.ErrDeviceLost) && f.cameBack(ctx, spec, time.Time{}) {
+		// The adb server under it died and is back: open again.
+		s, err = f.session(ctx, spec)
+	}
 	if err != nil {
-		f.deviceLost(spec, err)
+		f.deviceLost(spec, time.Time{}, err)
 	}
 	d := &Device{Session: s, f: f, specStart: time.Now(), mark: s.Log.Mark()}
 	f.setCurrent(d)
@@ -176,12 +181,19 @@ func (f *Framework) begin(ctx context.Context, spec device.Spec, l *lease) *Devi
 var errAllLost = errors.New("every device of the farm was lost")
 
 // deviceLost fails the spec as "device lost" when err says the device went
-// away, and as a plain failure otherwise.
-func (f *Framework) deviceLost(spec device.Spec, err error) {
+// away, and as a plain failure otherwise. A device cut off only by its adb
+// server dying (and back once the run started the server again) stays in
+// the run; the spec that was running is still reported as device lost.
+// since is when the session that saw the loss was opened.
+func (f *Framework) deviceLost(spec device.Spec, since time.Time, err error) {
 	GinkgoHelper()
 	if errors.Is(err, device.ErrDeviceLost) {
+		msg := LostPrefix + strings.TrimPrefix(err.Error(), LostPrefix)
+		if f.cameBack(context.Background(), spec, since) {
+			Fail(msg + " (the adb server died under it; the run started the server again and the device is back, so it stays in the run)")
+		}
 		f.markLost(spec.Name, err)
-		Fail(LostPrefix + err.Error())
+		Fail(msg)
 	}
 	Fail(fmt.Sprintf("%s: %v", spec.Name, err))
 }

@@ -101,6 +101,8 @@ type page struct {
 	Restarts       []restartRow
 	RestartSummary string
 
+	Incidents []incidentRow
+
 	Specs []specRow
 
 	RunDirHint string
@@ -264,8 +266,43 @@ func buildPage(r *Results, lastRecord time.Time) *page {
 	}
 	p.Clock = clockRows(r.Calls, models, callModel)
 	p.Restarts, p.RestartSummary = restartRows(r.Restarts)
+	p.Incidents = incidentRows(r.Incidents)
 	p.Specs = specRows(r.Specs)
 	return p
+}
+
+// incidentRow is an incident of the run's infrastructure, for the page.
+type incidentRow struct {
+	What, Server, Exit, Took, Devices string
+	Bad                               bool
+}
+
+func incidentRows(in []IncidentInfo) []incidentRow {
+	var rows []incidentRow
+	for _, i := range in {
+		r := incidentRow{What: i.What, Server: i.Server + " (" + i.Addr + ")", Exit: i.Exit, Bad: i.What != IncidentADBServerRestarted}
+		if i.TookMs > 0 {
+			r.Took = fmt.Sprintf("%.0f ms", i.TookMs)
+		}
+		var parts []string
+		if len(i.Reconnected) > 0 {
+			parts = append(parts, fmt.Sprintf("%d reconnected", len(i.Reconnected)))
+		}
+		names := make([]string, 0, len(i.NotBack))
+		for n := range i.NotBack {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			parts = append(parts, n+" not back: "+i.NotBack[n])
+		}
+		if i.Detail != "" {
+			parts = append(parts, i.Detail)
+		}
+		r.Devices = strings.Join(parts, "; ")
+		rows = append(rows, r)
+	}
+	return rows
 }
 
 // estimateLastRecord is the latest time the results show when the records'
@@ -1306,6 +1343,21 @@ footer{margin-top:40px;padding-top:10px;border-top:1px solid var(--line);color:v
 <p class="muted">No WMPF kill in this run.</p>
 {{- end}}
 </section>
+
+{{- if .Incidents}}
+<section id="incidents">
+<h2>Incidents</h2>
+<p class="muted">Failures of the run's own infrastructure, not of the devices under test. Specs running at the time are reported as device-lost.</p>
+<table>
+<thead><tr><th>what</th><th>adb server</th><th>exit</th><th class="num">back in</th><th>devices</th></tr></thead>
+<tbody>
+{{- range .Incidents}}
+<tr><td><span class="{{if .Bad}}bad{{else}}warn{{end}}">{{.What}}</span></td><td>{{.Server}}</td><td><code>{{.Exit}}</code></td><td class="num">{{.Took}}</td><td>{{.Devices}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+</section>
+{{- end}}
 
 <section id="specs">
 <h2>Specs</h2>

@@ -22,12 +22,13 @@ import (
 
 // Record kinds.
 const (
-	KindRun     = "run"
-	KindDevice  = "device"
-	KindCall    = "call"
-	KindRestart = "restart"
-	KindSpec    = "spec"
-	KindEnd     = "end"
+	KindRun      = "run"
+	KindDevice   = "device"
+	KindCall     = "call"
+	KindRestart  = "restart"
+	KindSpec     = "spec"
+	KindEnd      = "end"
+	KindIncident = "incident"
 )
 
 // Spec states.
@@ -47,12 +48,35 @@ type Record struct {
 	// Process is the Ginkgo parallel process that wrote the record.
 	Process int `json:"process,omitempty"`
 
-	Run     *RunInfo     `json:"run,omitempty"`
-	Device  *DeviceInfo  `json:"device,omitempty"`
-	Call    *CallResult  `json:"call,omitempty"`
-	Restart *RestartInfo `json:"restart,omitempty"`
-	Spec    *SpecResult  `json:"spec,omitempty"`
-	End     *EndInfo     `json:"end,omitempty"`
+	Run      *RunInfo      `json:"run,omitempty"`
+	Device   *DeviceInfo   `json:"device,omitempty"`
+	Call     *CallResult   `json:"call,omitempty"`
+	Restart  *RestartInfo  `json:"restart,omitempty"`
+	Spec     *SpecResult   `json:"spec,omitempty"`
+	End      *EndInfo      `json:"end,omitempty"`
+	Incident *IncidentInfo `json:"incident,omitempty"`
+}
+
+// Incident kinds.
+const (
+	IncidentADBServerRestarted = "adb-server-restarted"
+	IncidentADBServerFailed    = "adb-server-failed"
+)
+
+// IncidentInfo is something that happened to the run's infrastructure,
+// not to a device under test: an adb server that died and was started
+// again, say.
+type IncidentInfo struct {
+	// What happened: "adb-server-restarted" or "adb-server-failed".
+	What   string `json:"what"`
+	Server string `json:"server"`
+	Addr   string `json:"addr"`
+	Exit   string `json:"exit,omitempty"`
+	// TookMs is from the failure found to the devices back.
+	TookMs      float64           `json:"tookMs,omitempty"`
+	Reconnected []string          `json:"reconnected,omitempty"`
+	NotBack     map[string]string `json:"notBack,omitempty"`
+	Detail      string            `json:"detail,omitempty"`
 }
 
 // RunInfo opens a run.
@@ -70,8 +94,10 @@ type RunInfo struct {
 
 // DeviceInfo is a device of the farm, healthy or taken out of the run.
 type DeviceInfo struct {
-	Name      string   `json:"name"`
-	Serial    string   `json:"serial"`
+	Name   string `json:"name"`
+	Serial string `json:"serial"`
+	// Server is the address of the adb server the device is reached by.
+	Server    string   `json:"server,omitempty"`
 	Model     string   `json:"model"`
 	SN        string   `json:"sn"`
 	Simulated bool     `json:"simulated"`
@@ -199,12 +225,13 @@ func (w *Writer) Close() error {
 
 // Results is a run read back.
 type Results struct {
-	Run      *RunInfo
-	Devices  []DeviceInfo
-	Calls    []CallResult
-	Restarts []RestartInfo
-	Specs    []SpecResult
-	End      *EndInfo
+	Run       *RunInfo
+	Devices   []DeviceInfo
+	Calls     []CallResult
+	Restarts  []RestartInfo
+	Specs     []SpecResult
+	Incidents []IncidentInfo
+	End       *EndInfo
 	// Damaged counts lines that could not be read (a run killed mid-write
 	// leaves at most one).
 	Damaged int
@@ -238,6 +265,8 @@ func Read(r io.Reader) (*Results, error) {
 			res.Specs = append(res.Specs, *rec.Spec)
 		case rec.Kind == KindEnd && rec.End != nil:
 			res.End = rec.End
+		case rec.Kind == KindIncident && rec.Incident != nil:
+			res.Incidents = append(res.Incidents, *rec.Incident)
 		default:
 			res.Damaged++
 		}

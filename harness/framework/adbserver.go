@@ -1,0 +1,107 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/adb"
+	"github.com/wmpf-hil/wmpf-hil/harness/device"
+	"github.com/wmpf-hil/wmpf-hil/harness/farm"
+	"github.com/wmpf-hil/wmpf-hil/harness/report"
+)
+
+// When an adb server the run started dies, process 1 starts it again and
+// reconnects its devices (farm.Up's watcher). Every process must then tell
+// "the device went away" from "the server under it went away and came
+// back". Process 1 leaves marks in the run directory, which all processes
+// share:
+//
+//	adb/<server>.down    touched when the server is found dead
+//	adb/<server>.back    touched when it is back with its devices
+//	adb/<server>.failed  written when it could not be started again
+const serverMarks = "adb"
+
+// serverBackWait bounds how long a process waits for a restart in progress.
+const serverBackWait = 45 * time.Second
+
+func markPath(runDir, addr, kind string) string {
+	return filepath.Join(runDir, serverMarks, report.SafeName(addr)+"."+kind)
+}
+
+// serverEvents is process 1's hook for farm.Up: marks for every process,
+// and an incident in results.jsonl.
+func serverEvents(runDir string) func(farm.ServerEvent) {
+	return func(e farm.ServerEvent) {
+		_ = os.MkdirAll(filepath.Join(runDir, serverMarks), 0o755)
+		switch e.Phase {
+		case farm.ServerExited:
+			_ = os.WriteFile(markPath(runDir, e.Addr, "down"), []byte(e.Exit+"\n"), 0o644)
+			return
+		case farm.ServerRestarted:
+			_ = os.WriteFile(markPath(runDir, e.Addr, "back"), nil, 0o644)
+		case farm.ServerFailed:
+			_ = os.WriteFile(markPath(runDir, e.Addr, "failed"), []byte(e.Err.Error()+"\n"), 0o644)
+		}
+		in := &report.IncidentInfo{What: report.IncidentADBServerRestarted, Server: e.Name, Addr: e.Addr, Exit: e.Exit,
+			TookMs: float64(e.Took) / float64(time.Millisecond), Reconnected: e.Reconnected, NotBack: e.NotBack}
+		if e.Phase == farm.ServerFailed {
+			in.What, in.Detail = report.IncidentADBServerFailed, e.Err.Error()
+		}
+		if F != nil {
+			_ = F.Results.Write(report.Record{Kind: report.KindIncident, Incident: in})
+		}
+		GinkgoWriter.Printf("incident: %s %s (%s) exit %q, devices back %v, not back %v\n", in.What, e.Name, e.Addr, e.Exit, e.Reconnected, e.NotBack)
+	}
+}
+
+func modTime(path string) time.Time {
+	st, err := os.Stat(path)
+	if err != nil {
+		return time.Time{}
+	}
+	return st.ModTime()
+}
+
+// cameBack reports whether a device that looked lost was only cut off by
+// its adb server dying, and is back now that the run started the server
+// again. since is when the session that lost it was opened (zero: any
+// time in the run). It returns at once when the server is up and did not
+// die since then: the device itself went away.
+func (f *Framework) cameBack(ctx context.Context, spec device.Spec, since time.Time) bool {
+	if !slices.Contains(f.Farm.Started, spec.Server) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, serverBackWait)
+	defer cancel()
+	c := adb.NewClient(spec.Server)
+	for {
+		if _, err := os.Stat(markPath(f.RunDir(), spec.Server, "failed")); err == nil {
+			return false
+		}
+		down := modTime(markPath(f.RunDir(), spec.Server, "down"))
+		back := modTime(markPath(f.RunDir(), spec.Server, "back"))
+		restarting := !down.IsZero() && back.Before(down)
+		_, verr := c.Version(ctx)
+		if verr == nil && !restarting {
+			if down.IsZero() || down.Before(since) {
+				return false
+			}
+			st, _ := c.Device(spec.Serial).State(ctx)
+			return st == adb.StateDevice
+		}
+		if verr != nil && !errors.Is(verr, adb.ErrServerUnavailable) && ctx.Err() == nil {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
