@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,10 +53,13 @@ type DeviceConfig struct {
 	NotRooted bool
 	// Seed makes timing draws repeatable; 0 derives one from the port.
 	Seed int64
-	// DieAtPush makes the device lose power (Close) when its host app
-	// logs the DieAtPush-th push it receives: a device lost in the middle
-	// of a call, at a point that does not depend on timing. 0: never.
-	DieAtPush int
+	// LoseAtPush makes the device go away when its host app logs the
+	// LoseAtPush-th push it receives: a device lost in the middle of a
+	// call, at a point that does not depend on timing. 0: never.
+	LoseAtPush int
+	// Loss is how it goes away: LossPowerOff (default; Close) or
+	// LossFreeze (adbd hangs with its connections open).
+	Loss string
 	// Logf receives diagnostics.
 	Logf func(format string, args ...any)
 }
@@ -79,6 +84,9 @@ type Device struct {
 func NewDevice(ctx context.Context, cfg DeviceConfig) (*Device, error) {
 	if cfg.Profile == nil {
 		return nil, errors.New("simulator: DeviceConfig.Profile is required")
+	}
+	if cfg.Loss != "" && !slices.Contains(Losses, cfg.Loss) {
+		return nil, fmt.Errorf("simulator: DeviceConfig.Loss %q: allowed %s", cfg.Loss, strings.Join(Losses, ", "))
 	}
 	defects, err := profile.ParseDefects(cfg.Defects)
 	if err != nil {
@@ -195,11 +203,15 @@ func (d *Device) rootService(ctx context.Context, arg string, s *adbd.Stream) er
 }
 
 func (d *Device) reportTruth(stage, groupID string, at time.Time) {
-	if stage == wmpf.StagePushReceived && d.cfg.DieAtPush > 0 && d.pushes.Add(1) == int64(d.cfg.DieAtPush) {
+	if stage == wmpf.StagePushReceived && d.cfg.LoseAtPush > 0 && d.pushes.Add(1) == int64(d.cfg.LoseAtPush) {
 		if d.cfg.Logf != nil {
-			d.cfg.Logf("device %s loses power at push %d", d.cfg.SN, d.cfg.DieAtPush)
+			d.cfg.Logf("device %s: %s at push %d", d.cfg.SN, d.loss(), d.cfg.LoseAtPush)
 		}
-		go d.Close()
+		if d.loss() == LossFreeze {
+			d.Freeze()
+		} else {
+			go d.Close()
+		}
 		return
 	}
 	if d.truth == nil {
@@ -212,6 +224,22 @@ func (d *Device) reportTruth(stage, groupID string, at time.Time) {
 		defer cancel()
 		_ = d.truth.ReportTruth(ctx, stage, "", groupID, at)
 	}()
+}
+
+// Ways a device can go away (DeviceConfig.Loss).
+const (
+	LossPowerOff = "power-off"
+	LossFreeze   = "freeze"
+)
+
+// Losses lists the allowed DeviceConfig.Loss values.
+var Losses = []string{LossPowerOff, LossFreeze}
+
+func (d *Device) loss() string {
+	if d.cfg.Loss == "" {
+		return LossPowerOff
+	}
+	return d.cfg.Loss
 }
 
 // Serial is the device's adb serial: the address it listens on.

@@ -58,10 +58,17 @@ func TestBadFarmFileIsAUsageErrorNamingTheField(t *testing.T) {
 	}
 }
 
-// A device that dies mid-run: its specs are "device lost", the other device
-// carries on, everything is on disk, and the exit status says "devices
-// lost" (3), not "product failure" (1).
+// A device that goes away mid-run — powered off, or hung with its
+// connections open: its specs are "device lost", the other device carries
+// on, everything is on disk, and the exit status says "devices lost" (3),
+// not "product failure" (1).
 func TestRunGoesOnWhenADeviceIsLost(t *testing.T) {
+	for _, loss := range []string{"power-off", "freeze"} {
+		t.Run(loss, func(t *testing.T) { runWithLostDevice(t, loss) })
+	}
+}
+
+func runWithLostDevice(t *testing.T, loss string) {
 	farm := writeFarm(t, `version: 1
 adbServers: [{name: local, address: start}]
 wechat: {mode: simulated}
@@ -69,7 +76,7 @@ budgets: ROOT/fixtures/budgets.yaml
 profiles: ROOT/fixtures/profiles
 simulated:
   - {count: 1, profile: panel}
-  - {count: 1, profile: tv, dieAtPush: 1}
+  - {count: 1, profile: tv, loseAtPush: 1, loss: `+loss+`}
 `)
 	reports := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -103,6 +110,13 @@ simulated:
 	}
 	if end.Passed == 0 {
 		t.Errorf("the other device ran no spec")
+	}
+	if loss == "freeze" {
+		for _, sp := range res.Specs {
+			if sp.State == report.StateDeviceLost && !strings.Contains(sp.Failure, "does not answer") {
+				t.Errorf("lost spec %s does not say the device stopped answering: %s", sp.Name, sp.Failure)
+			}
+		}
 	}
 	if code != exitDevicesLost {
 		t.Errorf("exit status %d, want %d (devices lost)", code, exitDevicesLost)

@@ -99,6 +99,9 @@ func Open(ctx context.Context, spec Spec) (*Session, error) {
 	}
 	if _, err := s.Clock.Refresh(ctx); err != nil {
 		cancel()
+		if errors.Is(err, ErrDeviceLost) {
+			return nil, err
+		}
 		return nil, s.lost("clock", err)
 	}
 	// The stream lives as long as the session, not the caller's context;
@@ -116,7 +119,11 @@ func Open(ctx context.Context, spec Spec) (*Session, error) {
 }
 
 func (s *Session) readClock(ctx context.Context) (time.Time, error) {
-	out, err := s.ADB.Run(ctx, clock.DateCommand)
+	var out string
+	err := s.bounded(ctx, "date", func(ctx context.Context) (err error) {
+		out, err = s.ADB.Run(ctx, clock.DateCommand)
+		return err
+	})
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -168,6 +175,66 @@ func (s *Session) Lost() error {
 	return s.streamErr
 }
 
+// CommandTimeout bounds one shell command whose caller gave no sooner
+// deadline, and ProbeTimeout the check that follows it: a hung device must
+// cost a spec, not the run.
+const (
+	CommandTimeout = 30 * time.Second
+	ProbeTimeout   = 5 * time.Second
+)
+
+// bounded runs op with CommandTimeout. When that bound, not the caller's,
+// runs out, the device is probed: one that does not answer is lost.
+// Errors of a device that went away match ErrDeviceLost.
+func (s *Session) bounded(ctx context.Context, what string, op func(context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, CommandTimeout)
+	defer cancel()
+	err := op(cctx)
+	if err == nil {
+		return nil
+	}
+	var ee *adb.ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	if ctx.Err() == nil && cctx.Err() != nil {
+		if perr := s.Probe(ctx); perr != nil {
+			return perr
+		}
+		return fmt.Errorf("%s: %s did not finish within %v, though the device answers: %w", s.Spec.Name, what, CommandTimeout, err)
+	}
+	return s.lost(what, err)
+}
+
+// Probe checks that the device still answers a shell command within
+// ProbeTimeout. One that does not (hung, or cut off with its connection
+// open, which the adb server does not notice) is lost: the session is
+// marked lost and the error matches ErrDeviceLost.
+func (s *Session) Probe(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	defer cancel()
+	_, err := s.ADB.Run(pctx, "echo alive")
+	var ee *adb.ExitError
+	switch {
+	case err == nil, errors.As(err, &ee):
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case pctx.Err() != nil:
+		err = fmt.Errorf("%w: %s: the device does not answer: no reply to `echo` within %v (hung, or cut off with its connection open)", ErrDeviceLost, s.Spec.Name, ProbeTimeout)
+	default:
+		if err = s.lost("probe", err); !errors.Is(err, ErrDeviceLost) {
+			return nil
+		}
+	}
+	s.mu.Lock()
+	if s.streamErr == nil {
+		s.streamErr = err
+	}
+	s.mu.Unlock()
+	return err
+}
+
 func (s *Session) lost(what string, err error) error {
 	if errors.Is(err, adb.ErrStreamLost) || errors.Is(err, adb.ErrDeviceNotFound) || errors.Is(err, adb.ErrDeviceOffline) || errors.Is(err, adb.ErrServerUnavailable) {
 		return fmt.Errorf("%w: %s: %s: %v", ErrDeviceLost, s.Spec.Name, what, err)
@@ -178,15 +245,12 @@ func (s *Session) lost(what string, err error) error {
 // Run runs a shell command; non-zero exit is an error carrying stderr. A
 // device that went away gives an error matching ErrDeviceLost.
 func (s *Session) Run(ctx context.Context, cmd string) (string, error) {
-	out, err := s.ADB.Run(ctx, cmd)
-	if err != nil {
-		var ee *adb.ExitError
-		if errors.As(err, &ee) {
-			return out, err
-		}
-		return out, s.lost("shell", err)
-	}
-	return out, nil
+	var out string
+	err := s.bounded(ctx, "shell", func(ctx context.Context) (err error) {
+		out, err = s.ADB.Run(ctx, cmd)
+		return err
+	})
+	return out, err
 }
 
 // RefreshClock measures the clock again if the last fit is older than
@@ -201,6 +265,9 @@ func (s *Session) RefreshClock(ctx context.Context, maxAge time.Duration) (clock
 	}
 	m, err := s.Clock.Refresh(ctx)
 	if err != nil {
+		if errors.Is(err, ErrDeviceLost) {
+			return m, err
+		}
 		return m, s.lost("clock", err)
 	}
 	s.mu.Lock()
@@ -275,9 +342,13 @@ func (s *Session) Report(ctx context.Context) (contract.Event, error) {
 
 // Pidof returns the pids of a process name (none: empty, no error).
 func (s *Session) Pidof(ctx context.Context, name string) ([]int, error) {
-	res, err := s.ADB.Shell(ctx, adb.Command("pidof", name))
+	var res adb.Result
+	err := s.bounded(ctx, "pidof", func(ctx context.Context) (err error) {
+		res, err = s.ADB.Shell(ctx, adb.Command("pidof", name))
+		return err
+	})
 	if err != nil {
-		return nil, s.lost("pidof", err)
+		return nil, err
 	}
 	var pids []int
 	for _, f := range strings.Fields(string(res.Stdout)) {

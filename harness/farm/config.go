@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
+	"github.com/wmpf-hil/wmpf-hil/simulator"
 	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
 	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
 )
@@ -87,10 +88,12 @@ type SimGroup struct {
 	// device that loses power) this long after the farm is up: for
 	// exercising how a run copes with a device lost mid-run.
 	Lifetime string `yaml:"lifetime"`
-	// DieAtPush makes each device of the group die when it receives its
-	// Nth push, in the middle of that call: a loss at a fixed point of
-	// the run rather than at a time.
-	DieAtPush int `yaml:"dieAtPush"`
+	// LoseAtPush makes each device of the group go away when it receives
+	// its Nth push, in the middle of that call: a loss at a fixed point of
+	// the run rather than at a time. Loss says how: power-off (default)
+	// or freeze (adbd hangs, its connections stay open).
+	LoseAtPush int    `yaml:"loseAtPush"`
+	Loss       string `yaml:"loss"`
 }
 
 // RealDevice is a device reached through an adb server.
@@ -313,8 +316,11 @@ func (c *Config) validate() error {
 				errs.add("%s.lifetime %q: want a positive duration like 20s", f, g.Lifetime)
 			}
 		}
-		if g.DieAtPush < 0 {
-			errs.add("%s.dieAtPush %d: want a push count of 1 or more, or 0 (never)", f, g.DieAtPush)
+		if g.LoseAtPush < 0 {
+			errs.add("%s.loseAtPush %d: want a push count of 1 or more, or 0 (never)", f, g.LoseAtPush)
+		}
+		if g.Loss != "" && !oneOf(g.Loss, simulator.Losses) {
+			errs.add("%s.loss %q: allowed %s", f, g.Loss, strings.Join(simulator.Losses, ", "))
 		}
 		if g.Auth != "" && !oneOf(g.Auth, authModes) {
 			errs.add("%s.auth %q: allowed %s", f, g.Auth, strings.Join(authModes, ", "))

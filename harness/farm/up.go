@@ -179,7 +179,7 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 			}
 			simCfgs = append(simCfgs, simulator.DeviceConfig{Addr: addr, Profile: p, Defects: g.Defects,
 				ClockOffset: offsets[i], ClockDriftPPM: drift, Auth: g.Auth, HostPackage: g.HostPackage, NotRooted: g.NotRooted,
-				WeChatURL: w.URL, DieAtPush: g.DieAtPush})
+				WeChatURL: w.URL, LoseAtPush: g.LoseAtPush, Loss: g.Loss})
 			simGroup = append(simGroup, gi)
 		}
 	}

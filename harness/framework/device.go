@@ -293,6 +293,11 @@ func (d *Device) failNoEvent(what string, max time.Duration, mark int, err error
 	if lost := d.Lost(); lost != nil {
 		d.f.deviceLost(d.Spec, d.Opened, lost)
 	}
+	// Only a device that still answers can be blamed for what it did
+	// not do.
+	if lost := d.Probe(context.Background()); lost != nil {
+		d.f.deviceLost(d.Spec, d.Opened, lost)
+	}
 	evs := d.Log.Since(mark)
 	msg := fmt.Sprintf("no %s from %s within %v", what, d.Spec.Name, max)
 	for _, e := range evs {
