@@ -221,3 +221,22 @@ func TestLatencyGateFails(t *testing.T) {
 		}
 	}
 }
+
+func TestIncidentsSection(t *testing.T) {
+	page := renderString(t, &Results{Specs: []SpecResult{{State: StatePassed}}})
+	if strings.Contains(page, `id="incidents"`) {
+		t.Errorf("an incidents section without incidents")
+	}
+	page = renderString(t, &Results{Specs: []SpecResult{{State: StatePassed}}, Incidents: []IncidentInfo{
+		{What: IncidentADBServerRestarted, Server: "local", Addr: "127.0.0.1:4000", Exit: "signal: killed", TookMs: 22.4,
+			Reconnected: []string{"a", "b"}, NotBack: map[string]string{"c": "device offline"}},
+		{What: IncidentADBServerFailed, Server: "local", Addr: "127.0.0.1:4000", Detail: "died 6 times"},
+	}})
+	checkPage(t, page)
+	for _, want := range []string{`id="incidents"`, "adb-server-restarted", "local (127.0.0.1:4000)", "22 ms",
+		"2 reconnected; c not back: device offline", `<span class="bad">adb-server-failed`, "died 6 times"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
