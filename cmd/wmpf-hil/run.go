@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -40,56 +41,88 @@ func moduleRoot() (string, error) {
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
-	devices := fs.String("devices", "", "farm file (default: $WMPF_HIL_DEVICES, then devices.yaml)")
-	reports := fs.String("reports", "reports", "directory of run reports")
-	procs := fs.Int("procs", 0, "Ginkgo processes (default: one per device of the farm)")
+	r := suiteFlags(fs)
 	labels := fs.String("label-filter", "", "run only specs matching this Ginkgo label filter, e.g. 'smoke' or 'launch || restart'")
-	runID := fs.String("run-id", "", "name of the run's report directory (default: the start time)")
-	timeout := fs.Duration("timeout", 30*time.Minute, "fail the run if it takes longer")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	root, err := moduleRoot()
+	r.labels = *labels
+	code, runDir, err := r.exec(ctx, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	file := farm.FileFromEnv(*devices)
+	summarize(stdout, runDir)
+	return exitStatus(code, runDir)
+}
+
+// suiteRun is one run of the suites through Ginkgo.
+type suiteRun struct {
+	devices, reports, runID *string
+	procs                   *int
+	timeout                 *time.Duration
+	labels                  string
+	// extra flags for the suites.
+	extra []string
+}
+
+// suiteFlags declares the flags every command that runs the suites takes.
+func suiteFlags(fs *flag.FlagSet) *suiteRun {
+	return &suiteRun{
+		devices: fs.String("devices", "", "farm file (default: $WMPF_HIL_DEVICES, then devices.yaml)"),
+		reports: fs.String("reports", "reports", "directory of run reports"),
+		procs:   fs.Int("procs", 0, "Ginkgo processes (default: one per device of the farm)"),
+		runID:   fs.String("run-id", "", "name of the run's report directory (default: the start time)"),
+		timeout: fs.Duration("timeout", 30*time.Minute, "fail the run if it takes longer"),
+	}
+}
+
+// exec runs the suites and returns Ginkgo's exit code and the run
+// directory, whose report it renders if the suites could not.
+func (r *suiteRun) exec(ctx context.Context, stdout, stderr io.Writer) (int, string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return 0, "", err
+	}
+	file := farm.FileFromEnv(*r.devices)
 	if !filepath.IsAbs(file) {
 		file, _ = filepath.Abs(file)
 	}
 	cfg, err := farm.Load(file)
 	if err != nil {
-		return cli.UsageError{Msg: err.Error()}
+		return 0, "", cli.UsageError{Msg: err.Error()}
 	}
 	n := len(cfg.Devices)
 	for _, g := range cfg.Simulated {
 		n += g.Count
 	}
-	if *procs == 0 {
-		*procs = n
+	procs := *r.procs
+	if procs == 0 {
+		procs = n
 	}
-	if *procs < 1 || *procs > 256 {
-		return cli.UsageError{Msg: fmt.Sprintf("-procs %d: allowed 1..256", *procs)}
+	if procs < 1 || procs > 256 {
+		return 0, "", cli.UsageError{Msg: fmt.Sprintf("-procs %d: allowed 1..256", procs)}
 	}
-	if *runID == "" {
-		*runID = time.Now().Format("20060102-150405")
+	runID := *r.runID
+	if runID == "" {
+		runID = time.Now().Format("20060102-150405")
 	}
-	rdir, _ := filepath.Abs(*reports)
-	runDir := filepath.Join(rdir, *runID)
-	fmt.Fprintf(stderr, "wmpf-hil: farm %s (%d devices), %d processes, report in %s\n", file, n, *procs, runDir)
+	rdir, _ := filepath.Abs(*r.reports)
+	runDir := filepath.Join(rdir, runID)
+	fmt.Fprintf(stderr, "wmpf-hil: farm %s (%d devices), %d processes, report in %s\n", file, n, procs, runDir)
 
-	gargs := []string{"tool", "ginkgo", "-p", "--procs", strconv.Itoa(*procs), "--timeout", timeout.String(), "--poll-progress-after", "60s"}
-	if *labels != "" {
-		gargs = append(gargs, "--label-filter", *labels)
+	gargs := []string{"tool", "ginkgo", "-p", "--procs", strconv.Itoa(procs), "--timeout", r.timeout.String(), "--poll-progress-after", "60s"}
+	if r.labels != "" {
+		gargs = append(gargs, "--label-filter", r.labels)
 	}
-	gargs = append(gargs, "./suites", "--", "-devices", file, "-reports", rdir, "-run-id", *runID)
+	gargs = append(gargs, "./suites", "--", "-devices", file, "-reports", rdir, "-run-id", runID)
+	gargs = append(gargs, r.extra...)
 	cmd := exec.Command("go", gargs...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Env = append(os.Environ(), "TESTCONTAINERS_RYUK_DISABLED=true")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start ginkgo: %w", err)
+		return 0, runDir, fmt.Errorf("start ginkgo: %w", err)
 	}
 	// Pass an interrupt on to ginkgo, which finishes its reporting nodes;
 	// a second one kills the run.
@@ -116,7 +149,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			code = 1
 		}
 	} else if werr != nil {
-		return werr
+		return 0, runDir, werr
 	}
 	// The suites render the report at the end; a run that crashed or was
 	// killed did not, so render what results.jsonl holds.
@@ -127,18 +160,22 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 	}
-	summarize(stdout, runDir)
-	if code != 0 {
-		// Tell an infrastructure problem from a product failure: when
-		// every spec that did not pass lost its device, exit 3.
-		if res, err := report.ReadDir(runDir); err == nil {
-			if end := res.Summarize(); end.Failed == 0 && end.Lost > 0 {
-				return cli.ExitError{Code: exitDevicesLost}
-			}
-		}
-		return cli.ExitError{Code: code}
+	return code, runDir, nil
+}
+
+// exitStatus maps Ginkgo's exit code to the run's: when every spec that
+// did not pass lost its device, it is an infrastructure problem (3), not a
+// product failure.
+func exitStatus(code int, runDir string) error {
+	if code == 0 {
+		return nil
 	}
-	return nil
+	if res, err := report.ReadDir(runDir); err == nil {
+		if end := res.Summarize(); end.Failed == 0 && end.Lost > 0 {
+			return cli.ExitError{Code: exitDevicesLost}
+		}
+	}
+	return cli.ExitError{Code: code}
 }
 
 // exitDevicesLost is wmpf-hil run's exit status when no spec failed but
