@@ -100,6 +100,9 @@ type Event struct {
 	Pid  int       `json:"-"`
 	// Raw is the JSON text.
 	Raw string `json:"-"`
+	// Received is when the harness read the line (host clock); zero when
+	// the event was not read from a live stream.
+	Received time.Time `json:"-"`
 }
 
 // Str returns a string field ("" if absent or not a string).

@@ -65,6 +65,7 @@ func (l *EventLog) Add(text string, received time.Time) {
 	if !ok {
 		return
 	}
+	ev.Received = received
 	l.events = append(l.events, ev)
 	close(l.wake)
 	l.wake = make(chan struct{})

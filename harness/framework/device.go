@@ -144,6 +144,9 @@ type CallOptions struct {
 	// CallerJoin is the simulated caller's behaviour: "" (joins at once),
 	// "never", or a delay in ms.
 	CallerJoin string
+	// Intended is when an open-loop schedule meant the call to be placed;
+	// zero for calls placed one after another.
+	Intended time.Time
 }
 
 // Call is a call placed to the device.
@@ -338,10 +341,15 @@ func (c *Call) Measure(ctx context.Context, max time.Duration) latency.Call {
 		lc.Start = "warm"
 	}
 	deadline := time.Now().Add(max)
+	lc.Observed = map[latency.Stage]time.Time{}
 	for _, s := range stages {
 		ev := c.Await(ctx, s.what, time.Until(deadline))
 		lc.Stamps[s.stage] = d.Stamp(ev)
+		if !ev.Received.IsZero() {
+			lc.Observed[s.stage] = ev.Received
+		}
 	}
+	lc.Intended = c.Opts.Intended
 	if m, ok := d.Clock.Model(); ok {
 		lc.ClockUncertainty = m.Uncertainty
 	}
@@ -393,6 +401,9 @@ func (d *Device) RecordCall(lc latency.Call) []latency.Violation {
 				res.TruthErrors[seg.Name] = ms(v - t)
 			}
 		}
+	}
+	for k, v := range lc.OpenLoop() {
+		res.Durations[k] = ms(v)
 	}
 	viol := d.f.Budgets.Check(lc)
 	for _, v := range viol {

@@ -31,6 +31,7 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
 	"github.com/wmpf-hil/wmpf-hil/harness/farm"
 	"github.com/wmpf-hil/wmpf-hil/harness/latency"
+	"github.com/wmpf-hil/wmpf-hil/harness/loadgen"
 	"github.com/wmpf-hil/wmpf-hil/harness/report"
 )
 
@@ -38,7 +39,35 @@ var (
 	devicesFlag = flag.String("devices", "", "farm file (default: $WMPF_HIL_DEVICES, then devices.yaml at the module root)")
 	reportsFlag = flag.String("reports", "", "reports directory (default: $WMPF_HIL_REPORTS, then reports/ at the module root)")
 	runIDFlag   = flag.String("run-id", "", "run id, the report's directory name (default: $WMPF_HIL_RUN_ID, then the start time)")
+
+	benchArrivalFlag  = flag.String("bench-arrival", "", "release benchmark: open-loop call arrivals for the whole farm, constant:RATE, poisson:RATE or ramp:RATE-RATE (default: $WMPF_HIL_BENCH_ARRIVAL, then "+DefaultBenchArrival+")")
+	benchDurationFlag = flag.String("bench-duration", "", "release benchmark: how long calls arrive (default: $WMPF_HIL_BENCH_DURATION, then "+DefaultBenchDuration+")")
 )
+
+// Defaults of the release benchmark: short enough for every run, long
+// enough to place calls on every device of the default farm.
+const (
+	DefaultBenchArrival  = "constant:1/s"
+	DefaultBenchDuration = "8s"
+)
+
+// BenchPlan is the release benchmark's load: the arrival for the whole
+// farm and how long calls arrive, from -bench-arrival and -bench-duration
+// (or their environment variables). Bad values are errors naming the flag
+// and what is allowed.
+func BenchPlan() (loadgen.Arrival, time.Duration, error) {
+	as := pick(*benchArrivalFlag, "WMPF_HIL_BENCH_ARRIVAL", DefaultBenchArrival)
+	a, err := loadgen.ParseArrival(as)
+	if err != nil {
+		return a, 0, fmt.Errorf("-bench-arrival: %w", err)
+	}
+	ds := pick(*benchDurationFlag, "WMPF_HIL_BENCH_DURATION", DefaultBenchDuration)
+	d, err := time.ParseDuration(ds)
+	if err != nil || d < time.Second || d > 24*time.Hour {
+		return a, 0, fmt.Errorf("-bench-duration %q: want a duration from 1s to 24h, like 90s or 10m", ds)
+	}
+	return a, d, nil
+}
 
 // shared is what process 1 hands every process.
 type shared struct {

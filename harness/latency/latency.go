@@ -65,6 +65,52 @@ type Call struct {
 	Truth map[Stage]time.Time `json:"truth,omitempty"`
 	// ClockUncertainty is the clock model's ± bound when the call was converted.
 	ClockUncertainty time.Duration `json:"clockUncertainty,omitempty"`
+	// Intended is when an open-loop schedule meant the call to be placed
+	// (zero for calls placed one after another). Latency from it counts
+	// the time the call waited for the device: no coordinated omission.
+	Intended time.Time `json:"intended,omitempty"`
+	// Observed is when the harness read each device stage's line: what
+	// it adds to the figures is reported apart from the device's latency.
+	Observed map[Stage]time.Time `json:"observed,omitempty"`
+}
+
+// Open-loop figures of a call with an Intended time.
+const (
+	// Queue is intended → placed: the call waited for its device (or the
+	// generator lagged).
+	Queue = "queue"
+	// TotalIntended is intended → answered: the answer latency a caller
+	// arriving on schedule saw.
+	TotalIntended = "total-intended"
+	// Observe is the longest a device stage's line took to reach the
+	// harness after the device logged it: the harness's own overhead.
+	Observe = "observe"
+)
+
+// OpenLoop returns a call's open-loop figures (queue, total-intended) and
+// its harness overhead (observe), those that it has.
+func (c Call) OpenLoop() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	if !c.Intended.IsZero() {
+		if p, ok := c.Stamps[Placed]; ok {
+			out[Queue] = p.Sub(c.Intended)
+		}
+		if a, ok := c.Stamps[Answered]; ok {
+			out[TotalIntended] = a.Sub(c.Intended)
+		}
+	}
+	var worst time.Duration
+	seen := false
+	for st, at := range c.Observed {
+		if s, ok := c.Stamps[st]; ok {
+			worst = max(worst, at.Sub(s))
+			seen = true
+		}
+	}
+	if seen {
+		out[Observe] = worst
+	}
+	return out
 }
 
 // Duration of a segment, and whether both ends were stamped.
