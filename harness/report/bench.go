@@ -211,10 +211,12 @@ func (g Gate) Compare(base, now BenchFigures) []Comparison {
 	return out
 }
 
-// WriteBenchTable prints the figures: p50 … p99.9 per figure and model,
-// then the harness's overhead.
-func WriteBenchTable(w io.Writer, f BenchFigures) {
-	fmt.Fprintf(w, "%-15s %-12s %5s %9s %9s %9s %9s %9s\n", "figure", "model", "n", "p50", "p90", "p99", "p99.9", "max")
+// figureKey is one row of the figures: a figure and a model.
+type figureKey struct{ Figure, Model string }
+
+// rows orders the figures by stage, and each figure's models by name with
+// "all" last.
+func (f BenchFigures) rows() []figureKey {
 	figs := make([]string, 0, len(f.Figures))
 	for k := range f.Figures {
 		figs = append(figs, k)
@@ -230,6 +232,7 @@ func WriteBenchTable(w io.Writer, f BenchFigures) {
 		}
 		return figs[i] < figs[j]
 	})
+	var out []figureKey
 	for _, fig := range figs {
 		models := make([]string, 0, len(f.Figures[fig]))
 		for m := range f.Figures[fig] {
@@ -242,9 +245,19 @@ func WriteBenchTable(w io.Writer, f BenchFigures) {
 			return models[i] < models[j]
 		})
 		for _, m := range models {
-			s := f.Figures[fig][m]
-			fmt.Fprintf(w, "%-15s %-12s %5d %9.1f %9.1f %9.1f %9.1f %9.1f ms\n", fig, m, s.N, s.P50, s.P90, s.P99, s.P999, s.Max)
+			out = append(out, figureKey{fig, m})
 		}
+	}
+	return out
+}
+
+// WriteBenchTable prints the figures: p50 … p99.9 per figure and model,
+// then the harness's overhead.
+func WriteBenchTable(w io.Writer, f BenchFigures) {
+	fmt.Fprintf(w, "%-15s %-12s %5s %9s %9s %9s %9s %9s\n", "figure", "model", "n", "p50", "p90", "p99", "p99.9", "max")
+	for _, k := range f.rows() {
+		s := f.Figures[k.Figure][k.Model]
+		fmt.Fprintf(w, "%-15s %-12s %5d %9.1f %9.1f %9.1f %9.1f %9.1f ms\n", k.Figure, k.Model, s.N, s.P50, s.P90, s.P99, s.P999, s.Max)
 	}
 	if s, ok := f.Overhead[latency.Observe]; ok {
 		fmt.Fprintf(w, "harness overhead, apart from the figures above: a device's line reached the harness %.2f ms after it was logged at p50, %.2f ms at p99 (max %.2f)\n", s.P50, s.P99, s.Max)

@@ -120,3 +120,22 @@ func TestGateCompare(t *testing.T) {
 		t.Errorf("10 calls: %v, want too few calls to judge", v)
 	}
 }
+
+func TestBenchSectionOnThePage(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	res := &Results{Specs: []SpecResult{{State: StatePassed}}}
+	page := renderString(t, res)
+	if strings.Contains(page, `id="benchmark"`) {
+		t.Errorf("a benchmark section without open-loop calls")
+	}
+	for i := range 30 {
+		res.Calls = append(res.Calls, benchCall("Panel<X>", t0.Add(time.Duration(i)*time.Second), 5*time.Millisecond, time.Second))
+	}
+	page = renderString(t, res)
+	checkPage(t, page)
+	for _, want := range []string{`id="benchmark"`, "30 calls placed on a schedule", "<strong>total-intended</strong>", "Panel&lt;X&gt;", "1005.0", "0.30 ms"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}

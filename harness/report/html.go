@@ -103,6 +103,11 @@ type page struct {
 
 	Incidents []incidentRow
 
+	// Open-loop (release benchmark) figures, when the run placed such calls.
+	Bench         []benchRow
+	BenchCalls    int
+	BenchOverhead string
+
 	Specs []specRow
 
 	RunDirHint string
@@ -267,8 +272,36 @@ func buildPage(r *Results, lastRecord time.Time) *page {
 	p.Clock = clockRows(r.Calls, models, callModel)
 	p.Restarts, p.RestartSummary = restartRows(r.Restarts)
 	p.Incidents = incidentRows(r.Incidents)
+	p.Bench, p.BenchCalls, p.BenchOverhead = benchRows(r)
 	p.Specs = specRows(r.Specs)
 	return p
+}
+
+// benchRow is one figure and model of the open-loop calls.
+type benchRow struct {
+	Figure, Model            string
+	N                        int
+	P50, P90, P99, P999, Max string
+	Corrected                bool
+}
+
+func benchRows(r *Results) ([]benchRow, int, string) {
+	f := BenchFromResults(r)
+	if f.Calls == 0 {
+		return nil, 0, ""
+	}
+	var rows []benchRow
+	num := func(v float64) string { return fmt.Sprintf("%.1f", v) }
+	for _, k := range f.rows() {
+		s := f.Figures[k.Figure][k.Model]
+		rows = append(rows, benchRow{Figure: k.Figure, Model: k.Model, N: s.N, P50: num(s.P50), P90: num(s.P90), P99: num(s.P99),
+			P999: num(s.P999), Max: num(s.Max), Corrected: k.Figure == latency.TotalIntended || k.Figure == latency.Queue})
+	}
+	over := ""
+	if s, ok := f.Overhead[latency.Observe]; ok {
+		over = fmt.Sprintf("p50 %.2f ms, p99 %.2f ms, max %.2f ms", s.P50, s.P99, s.Max)
+	}
+	return rows, f.Calls, over
 }
 
 // incidentRow is an incident of the run's infrastructure, for the page.
@@ -1309,6 +1342,24 @@ footer{margin-top:40px;padding-top:10px;border-top:1px solid var(--line);color:v
 {{- end}}
 {{- end}}
 </section>
+
+{{- if .Bench}}
+<section id="benchmark">
+<h2>Open-loop calls (release benchmark)</h2>
+<p>{{.BenchCalls}} calls placed on a schedule fixed before the run. <code>total-intended</code> counts from each call’s scheduled start, so the time a call waited for its device (<code>queue</code>) is in it, as a caller would see it; <code>total</code> counts from when it was placed. Durations in ms, from histograms with 0.1% precision.</p>
+<table class="stats">
+<thead><tr><th>figure</th><th>model</th><th class="num">n</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">p99.9</th><th class="num">max</th></tr></thead>
+<tbody>
+{{- range .Bench}}
+<tr><td>{{if .Corrected}}<strong>{{.Figure}}</strong>{{else}}{{.Figure}}{{end}}</td><td>{{.Model}}</td><td class="num">{{.N}}</td><td class="num">{{.P50}}</td><td class="num">{{.P90}}</td><td class="num">{{.P99}}</td><td class="num">{{.P999}}</td><td class="num">{{.Max}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+{{- if .BenchOverhead}}
+<p class="muted">Harness overhead, not in the figures above: a device’s line reached the harness {{.BenchOverhead}} after the device logged it.</p>
+{{- end}}
+</section>
+{{- end}}
 
 <section id="clock">
 <h2>Clock accuracy (simulated devices)</h2>
