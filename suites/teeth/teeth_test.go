@@ -56,7 +56,7 @@ var breakers = []breaker{
 	{name: "slow-launch", defects: []string{"slow-launch"},
 		focus:   `answers calls within budget|answers open-loop calls`,
 		symptom: regexp.MustCompile(`launch-(cold|warm) took`)},
-	{name: "overload", args: []string{"-bench-arrival", "constant:2/s", "-bench-duration", "5s"},
+	{name: "overload", args: []string{"-bench-arrival", "constant:5/s", "-bench-duration", "3s"},
 		focus:   `answers open-loop calls`,
 		symptom: regexp.MustCompile(`fell behind the schedule: p99 answer latency from the scheduled start`)},
 	{name: "stuck-on-call-page", defects: []string{"stuck-on-call-page"},
