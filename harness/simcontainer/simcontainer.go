@@ -139,6 +139,10 @@ func Run(ctx context.Context, opts ...testcontainers.ContainerCustomizer) (farm 
 	if err != nil {
 		return nil, fmt.Errorf("simcontainer: Docker is needed to run the farm in a container: %w", err)
 	}
+	// A farm whose process was killed left its container behind.
+	if _, err := reap(ctx, docker); err != nil {
+		return nil, fmt.Errorf("simcontainer: %w", err)
+	}
 	f := &Farm{docker: docker}
 	defer func() {
 		if err != nil {
@@ -157,7 +161,7 @@ func Run(ctx context.Context, opts ...testcontainers.ContainerCustomizer) (farm 
 	f.timings.Binary = time.Since(start)
 	oldImage := f.imageID(ctx)
 
-	f.net, err = tcnetwork.New(ctx)
+	f.net, err = tcnetwork.New(ctx, tcnetwork.WithLabels(ownerLabel()))
 	if err != nil {
 		return nil, fmt.Errorf("simcontainer: create the farm's network: %w", err)
 	}
@@ -227,6 +231,7 @@ func (f *Farm) request(s settings, dir string) (testcontainers.GenericContainerR
 				KeepImage:  true,
 			},
 			Cmd:          s.cmd(),
+			Labels:       ownerLabel(),
 			ExposedPorts: exposed,
 			HostConfigModifier: func(hc *container.HostConfig) {
 				hc.PortBindings = bindings

@@ -1,12 +1,17 @@
 package simcontainer_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/client"
 
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
@@ -312,4 +317,72 @@ func findEvent(dump string, match func(contract.Event) bool) (contract.Event, bo
 		}
 	}
 	return contract.Event{}, false
+}
+
+// orphanEnv makes the test binary a farm owner that is then killed.
+const orphanEnv = "SIMCONTAINER_TEST_ORPHAN"
+
+// TestOrphanedFarmIsRemovedByTheNextRun: a process that started a farm is
+// killed before Terminate (no reaper runs here); the next Run removes the
+// container it left.
+func TestOrphanedFarmIsRemovedByTheNextRun(t *testing.T) {
+	if os.Getenv(orphanEnv) != "" {
+		// The owner: start a farm, say which container, wait to be killed.
+		ctx := context.Background()
+		farm, err := simcontainer.Run(ctx)
+		if err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+		fmt.Println("CONTAINER", farm.Container().GetContainerID())
+		select {}
+	}
+	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	owner := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestOrphanedFarmIsRemovedByTheNextRun$")
+	owner.Env = append(os.Environ(), orphanEnv+"=1")
+	stdout, err := owner.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "CONTAINER "); ok {
+			id = rest
+			break
+		}
+		if strings.HasPrefix(sc.Text(), "ERROR") {
+			t.Fatalf("the owner could not start its farm: %s", sc.Text())
+		}
+	}
+	if id == "" {
+		owner.Process.Kill()
+		t.Fatalf("the owner printed no container")
+	}
+	if err := owner.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = owner.Wait()
+
+	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer docker.Close()
+	if _, err := docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); err != nil {
+		t.Fatalf("the orphan's container %.12s is not there to be removed: %v", id, err)
+	}
+	farm, err := simcontainer.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer farm.Terminate(context.Background())
+	if _, err := docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); err == nil {
+		t.Errorf("the orphan's container %.12s is still there after the next Run", id)
+	}
 }
