@@ -91,10 +91,7 @@ func (r *suiteRun) exec(ctx context.Context, stdout, stderr io.Writer) (int, str
 	if err != nil {
 		return 0, "", cli.UsageError{Msg: err.Error()}
 	}
-	n := len(cfg.Devices)
-	for _, g := range cfg.Simulated {
-		n += g.Count
-	}
+	n := cfg.DeviceCount()
 	procs := *r.procs
 	if procs == 0 {
 		procs = n

@@ -36,6 +36,10 @@ type Spec struct {
 	Push      string `json:"push"`
 	Simulated bool   `json:"simulated"`
 	Profile   string `json:"profile,omitempty"`
+	// Container is the Docker container the simulated device runs in.
+	Container string `json:"container,omitempty"`
+	// CommandTimeout bounds each shell command (0: DefaultCommandTimeout).
+	CommandTimeout time.Duration `json:"commandTimeout,omitempty"`
 	// Defects switched on (simulated devices).
 	Defects []string `json:"defects,omitempty"`
 	// ClockOffset and ClockDriftPPM as configured (simulated devices).
@@ -175,19 +179,23 @@ func (s *Session) Lost() error {
 	return s.streamErr
 }
 
-// CommandTimeout bounds one shell command whose caller gave no sooner
-// deadline, and ProbeTimeout the check that follows it: a hung device must
-// cost a spec, not the run.
+// DefaultCommandTimeout bounds one shell command whose caller gave no
+// sooner deadline (Spec.CommandTimeout overrides it), and ProbeTimeout the
+// check that follows it: a hung device must cost a spec, not the run.
 const (
-	CommandTimeout = 30 * time.Second
-	ProbeTimeout   = 5 * time.Second
+	DefaultCommandTimeout = 30 * time.Second
+	ProbeTimeout          = 5 * time.Second
 )
 
-// bounded runs op with CommandTimeout. When that bound, not the caller's,
-// runs out, the device is probed: one that does not answer is lost.
-// Errors of a device that went away match ErrDeviceLost.
+// bounded runs op with the command timeout. When that bound, not the
+// caller's, runs out, the device is probed: one that does not answer is
+// lost. Errors of a device that went away match ErrDeviceLost.
 func (s *Session) bounded(ctx context.Context, what string, op func(context.Context) error) error {
-	cctx, cancel := context.WithTimeout(ctx, CommandTimeout)
+	limit := s.Spec.CommandTimeout
+	if limit <= 0 {
+		limit = DefaultCommandTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	err := op(cctx)
 	if err == nil {
@@ -201,7 +209,7 @@ func (s *Session) bounded(ctx context.Context, what string, op func(context.Cont
 		if perr := s.Probe(ctx); perr != nil {
 			return perr
 		}
-		return fmt.Errorf("%s: %s did not finish within %v, though the device answers: %w", s.Spec.Name, what, CommandTimeout, err)
+		return fmt.Errorf("%s: %s did not finish within %v, though the device answers: %w", s.Spec.Name, what, limit, err)
 	}
 	return s.lost(what, err)
 }

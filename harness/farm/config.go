@@ -13,10 +13,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
+	"github.com/wmpf-hil/wmpf-hil/harness/simcontainer"
 	"github.com/wmpf-hil/wmpf-hil/simulator"
 	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
 	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
@@ -30,10 +32,14 @@ type Config struct {
 	// Budgets is the budgets file, relative to devices.yaml.
 	Budgets string `yaml:"budgets"`
 	// Profiles is the directory of device profiles, relative to devices.yaml.
-	Profiles  string       `yaml:"profiles"`
-	Simulated []SimGroup   `yaml:"simulated"`
-	Devices   []RealDevice `yaml:"devices"`
-	Run       RunConfig    `yaml:"run"`
+	Profiles  string     `yaml:"profiles"`
+	Simulated []SimGroup `yaml:"simulated"`
+	// Container runs the simulated farm — the WeChat side and its
+	// devices — in a Docker container built FROM scratch from this source
+	// tree (wechat.mode container), for Docker-level faults.
+	Container *ContainerFarm `yaml:"container"`
+	Devices   []RealDevice   `yaml:"devices"`
+	Run       RunConfig      `yaml:"run"`
 
 	// Path is where the file was read from; Dir its directory.
 	Path string `yaml:"-"`
@@ -53,7 +59,9 @@ type ADBServer struct {
 type WeChat struct {
 	// Mode: "simulated" (the run starts the simulated WeChat side), "url"
 	// (a running simulated side, e.g. wmpf-sim farm), "real" (WeChat's own
-	// server API for pushes; needs the device maker's credentials).
+	// server API for pushes; needs the device maker's credentials),
+	// "container" (the run starts the simulated farm, WeChat side and
+	// devices, in a Docker container; see Config.Container).
 	Mode string `yaml:"mode"`
 	URL  string `yaml:"url"`
 	// AppID and Secret of the vendor Mini Program; SecretEnv names an
@@ -67,6 +75,30 @@ type WeChat struct {
 	// Faults switches bugs of the simulated WeChat side on (mode
 	// simulated), to show that the bad-input specs catch them.
 	Faults []string `yaml:"faults"`
+}
+
+// DeviceCount is how many devices the farm file lists: real, simulated
+// and in the container.
+func (c *Config) DeviceCount() int {
+	n := len(c.Devices)
+	for _, g := range c.Simulated {
+		n += g.Count
+	}
+	if c.Container != nil {
+		n += c.Container.Count
+	}
+	return n
+}
+
+// ContainerFarm is the simulated farm in a container: Count devices of a
+// profile, with defects, clock offset and drift as SimGroup has them.
+type ContainerFarm struct {
+	Count         int      `yaml:"count"`
+	Profile       string   `yaml:"profile"`
+	Defects       []string `yaml:"defects"`
+	ClockOffset   string   `yaml:"clockOffset"`
+	ClockDriftPPM float64  `yaml:"clockDriftPPM"`
+	ADBServer     string   `yaml:"adbServer"`
 }
 
 // SimGroup is a group of identical simulated devices.
@@ -132,11 +164,15 @@ type RunConfig struct {
 	LatencyCalls int `yaml:"latencyCalls"`
 	// HealthTimeout bounds each device's health check (default 20s).
 	HealthTimeout string `yaml:"healthTimeout"`
+	// CommandTimeout bounds each shell command on a device; a command that
+	// does not finish in it makes the harness probe the device, and one
+	// that does not answer is lost (default 30s).
+	CommandTimeout string `yaml:"commandTimeout"`
 }
 
 // Allowed values.
 var (
-	wechatModes = []string{"simulated", "url", "real"}
+	wechatModes = []string{"simulated", "url", "real", "container"}
 	pushModes   = []string{"inject", "wechat", "pushapi"}
 	authModes   = []string{"none", "reject", "accept"}
 	packageRE   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z][a-zA-Z0-9_]*)+$`)
@@ -254,6 +290,18 @@ func (c *Config) validate() error {
 	if (w.Mode == "url" || w.Mode == "real") && !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
 		errs.add("wechat.url %q: mode %s needs an http:// or https:// URL", w.URL, w.Mode)
 	}
+	if w.Mode == "container" && w.URL != "" {
+		errs.add("wechat.url %q: mode container runs the WeChat side in the farm's container; remove url", w.URL)
+	}
+	if w.Mode == "container" && c.Container == nil {
+		errs.add("container: required with wechat.mode container (e.g. {count: 2, profile: panel})")
+	}
+	if w.Mode != "container" && c.Container != nil {
+		errs.add("container: needs wechat.mode container (the WeChat side runs in the container with its devices), not %q", w.Mode)
+	}
+	if w.Mode == "container" && len(c.Simulated) > 0 {
+		errs.add("simulated: not with wechat.mode container; put the devices in container.count")
+	}
 	if w.Mode == "simulated" && w.URL != "" {
 		errs.add("wechat.url %q: mode simulated starts its own WeChat side; remove url or use mode url", w.URL)
 	}
@@ -277,7 +325,7 @@ func (c *Config) validate() error {
 		errs.add("budgets %q: %v", c.Budgets, err)
 	}
 	var profileNames []string
-	if len(c.Simulated) > 0 {
+	if len(c.Simulated) > 0 || c.Container != nil {
 		if c.Profiles == "" {
 			errs.add("profiles: required with simulated devices (e.g. fixtures/profiles)")
 		} else if names, err := profile.List(c.Resolve(c.Profiles)); err != nil || len(names) == 0 {
@@ -329,6 +377,24 @@ func (c *Config) validate() error {
 			errs.add("%s.hostPackage %q: want an Android package name like com.example.voipdevice", f, g.HostPackage)
 		}
 	}
+	if k := c.Container; k != nil {
+		if k.Count < 1 || k.Count > simcontainer.MaxDevices {
+			errs.add("container.count %d: allowed 1..%d", k.Count, simcontainer.MaxDevices)
+		}
+		if profileNames != nil && !oneOf(k.Profile, profileNames) {
+			errs.add("container.profile %q: allowed %s", k.Profile, strings.Join(profileNames, ", "))
+		}
+		if _, err := profile.ParseDefects(k.Defects); err != nil {
+			errs.add("container.defects: %v", err)
+		}
+		if _, err := ParseOffset(k.ClockOffset, max(k.Count, 1)); err != nil {
+			errs.add("container.clockOffset: %v", err)
+		}
+		if k.ClockDriftPPM < -1000 || k.ClockDriftPPM > 1000 {
+			errs.add("container.clockDriftPPM %g: allowed -1000..1000", k.ClockDriftPPM)
+		}
+		checkServer("container.adbServer", k.ADBServer)
+	}
 	if w.Mode != "simulated" && len(c.Simulated) > 0 && w.Mode == "real" {
 		errs.add("simulated: simulated devices need wechat.mode simulated or url (the real WeChat cannot reach them)")
 	}
@@ -366,8 +432,8 @@ func (c *Config) validate() error {
 			}
 		}
 	}
-	if len(c.Simulated) == 0 && len(c.Devices) == 0 {
-		errs.add("no devices: list simulated groups or devices")
+	if c.DeviceCount() == 0 && len(c.Simulated) == 0 {
+		errs.add("no devices: list simulated groups, devices, or a container farm")
 	}
 	if c.Run.LatencyCalls < 0 || c.Run.LatencyCalls > 1000 {
 		errs.add("run.latencyCalls %d: allowed 1..1000 (0 for the default, 6)", c.Run.LatencyCalls)
@@ -375,6 +441,11 @@ func (c *Config) validate() error {
 	if c.Run.HealthTimeout != "" {
 		if _, err := parseDuration(c.Run.HealthTimeout); err != nil {
 			errs.add("run.healthTimeout: %v", err)
+		}
+	}
+	if c.Run.CommandTimeout != "" {
+		if d, err := parseDuration(c.Run.CommandTimeout); err != nil || d < time.Second || d > 10*time.Minute {
+			errs.add("run.commandTimeout %q: allowed 1s..10m", c.Run.CommandTimeout)
 		}
 	}
 	if len(errs) > 0 {

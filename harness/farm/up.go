@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/testcontainers/testcontainers-go"
+
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
+	"github.com/wmpf-hil/wmpf-hil/harness/simcontainer"
 	"github.com/wmpf-hil/wmpf-hil/simulator"
+	"github.com/wmpf-hil/wmpf-hil/simulator/hostapp"
 	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
 	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
 )
@@ -89,7 +94,9 @@ type Farm struct {
 	servers []*adb.LocalServer
 	names   map[*adb.LocalServer]string
 	sim     *simulator.Farm
-	timers  []*time.Timer
+	// box is the farm's container (wechat.mode container).
+	box    *simcontainer.Farm
+	timers []*time.Timer
 	// connected are the serials the run `adb connect`ed.
 	connected map[string]bool
 	stop      chan struct{}
@@ -205,12 +212,22 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 			logf("simulated WeChat side on %s", sim.WeChat.URL())
 		}
 	}
+	var all []device.Spec
+	connect := map[string]bool{}
+	if k := cfg.Container; k != nil {
+		specs, err := f.startContainer(ctx, cfg, serverOf(k.ADBServer), logf)
+		if err != nil {
+			return f, err
+		}
+		for _, d := range specs {
+			all = append(all, d)
+			connect[d.Serial] = true
+		}
+	}
 	if f.Spec.WeChat.AppID == "" {
 		f.Spec.WeChat.AppID = wechat.DefaultAppID
 	}
 
-	var all []device.Spec
-	connect := map[string]bool{}
 	if f.sim != nil {
 		for i, d := range f.sim.Devices {
 			g := cfg.Simulated[simGroup[i]]
@@ -228,6 +245,13 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 			Model: model, HostPackage: d.HostPackage, Push: d.Push, Answer: d.UI.Answer, HangUp: d.UI.HangUp, Accept: d.UI.Accept})
 		if d.Connect {
 			connect[d.Serial] = true
+		}
+	}
+
+	if cfg.Run.CommandTimeout != "" {
+		d, _ := parseDuration(cfg.Run.CommandTimeout)
+		for i := range all {
+			all[i].CommandTimeout = d
 		}
 	}
 
@@ -284,6 +308,52 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 		go f.watch(ls, logf)
 	}
 	return f, nil
+}
+
+// startContainer runs the simulated farm in its container and returns its
+// devices, reached through server.
+func (f *Farm) startContainer(ctx context.Context, cfg *Config, server string, logf func(string, ...any)) ([]device.Spec, error) {
+	k := cfg.Container
+	p, err := profile.Find(cfg.Resolve(cfg.Profiles), k.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("container.profile: %w", err)
+	}
+	opts := []testcontainers.ContainerCustomizer{simcontainer.WithDevices(k.Count), simcontainer.WithProfile(k.Profile),
+		simcontainer.WithClockDrift(k.ClockDriftPPM)}
+	if len(k.Defects) > 0 {
+		opts = append(opts, simcontainer.WithDefect(k.Defects...))
+	}
+	offsets, _ := ParseOffset(k.ClockOffset, k.Count)
+	if s := strings.TrimPrefix(strings.TrimPrefix(k.ClockOffset, "±"), "+-"); s != k.ClockOffset {
+		d, _ := parseDuration(s)
+		opts = append(opts, simcontainer.WithClockSpread(d))
+	} else if k.ClockOffset != "" {
+		opts = append(opts, simcontainer.WithClockOffset(offsets[0]))
+	}
+	start := time.Now()
+	box, err := simcontainer.Run(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("container: %w", err)
+	}
+	f.box = box
+	t := box.Timings()
+	logf("simulated farm in container %s: %d devices, WeChat side on %s (go build %v, image %v, ready %v; %v in all)",
+		box.Container().GetContainerID()[:12], k.Count, box.APIURL(), t.Binary.Round(time.Millisecond), t.Image.Round(time.Millisecond),
+		t.Ready.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	f.Spec.WeChat.URL, f.Spec.WeChat.Token = box.APIURL(), box.Token()
+	var specs []device.Spec
+	for i, d := range box.Devices() {
+		drift := k.ClockDriftPPM
+		if i%2 == 1 {
+			drift = -drift
+		}
+		specs = append(specs, device.Spec{Name: d.Serial, Server: server, Serial: d.Serial, SN: d.SN, ModelID: p.Device.ModelID,
+			Model: d.Model, HostPackage: hostapp.DefaultPackage, Push: "wechat", Simulated: true, Profile: k.Profile, Container: box.Container().GetContainerID(),
+			Defects: k.Defects, ClockOffset: offsets[i], ClockDriftPPM: drift,
+			Answer: device.DefaultAnswer, HangUp: device.DefaultHangUp, Accept: device.DefaultAccept})
+		logf("container device %s sn=%s model=%s defects=%v", d.Serial, d.SN, d.Model, k.Defects)
+	}
+	return specs, nil
 }
 
 // watch starts an adb server of the run again when it dies mid-run, and
@@ -458,6 +528,16 @@ func (f *Farm) Down() error {
 		}
 		cancel()
 		errs = append(errs, f.sim.Close())
+	}
+	if f.box != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		for _, d := range f.Spec.Devices {
+			if d.Simulated {
+				_ = adb.NewClient(d.Server).Disconnect(ctx, d.Serial)
+			}
+		}
+		errs = append(errs, f.box.Terminate(ctx))
+		cancel()
 	}
 	for _, s := range f.servers {
 		errs = append(errs, s.Close())

@@ -188,7 +188,7 @@ func setupFarm(ctx SpecContext) []byte {
 }
 
 func deviceInfo(d device.Spec, status, reason string) *report.DeviceInfo {
-	return &report.DeviceInfo{Name: d.Name, Serial: d.Serial, Server: d.Server, Model: d.Model, SN: d.SN, Simulated: d.Simulated, Profile: d.Profile,
+	return &report.DeviceInfo{Name: d.Name, Serial: d.Serial, Server: d.Server, Model: d.Model, SN: d.SN, Simulated: d.Simulated, Profile: d.Profile, Container: d.Container,
 		Defects: d.Defects, Status: status, Reason: reason, ClockOffsetSet: d.ClockOffset, ClockDriftPPM: d.ClockDriftPPM}
 }
 

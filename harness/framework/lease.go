@@ -104,11 +104,7 @@ func PlannedDevices() int {
 	if err != nil {
 		panic(fmt.Sprintf("farm file: %v", err))
 	}
-	n := len(cfg.Devices)
-	for _, g := range cfg.Simulated {
-		n += g.Count
-	}
-	return n
+	return cfg.DeviceCount()
 }
 
 // LeaseIndex is Lease for the i-th healthy device of the farm, waiting for

@@ -97,11 +97,13 @@ type DeviceInfo struct {
 	Name   string `json:"name"`
 	Serial string `json:"serial"`
 	// Server is the address of the adb server the device is reached by.
-	Server    string   `json:"server,omitempty"`
-	Model     string   `json:"model"`
-	SN        string   `json:"sn"`
-	Simulated bool     `json:"simulated"`
-	Profile   string   `json:"profile,omitempty"`
+	Server    string `json:"server,omitempty"`
+	Model     string `json:"model"`
+	SN        string `json:"sn"`
+	Simulated bool   `json:"simulated"`
+	Profile   string `json:"profile,omitempty"`
+	// Container is the Docker container a simulated device runs in.
+	Container string   `json:"container,omitempty"`
 	Defects   []string `json:"defects,omitempty"`
 	// Status is "healthy" or "excluded" (with Reason), or "lost" mid-run.
 	Status string `json:"status"`
