@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+
 	"github.com/wmpf-hil/wmpf-hil/harness/latency"
 	"github.com/wmpf-hil/wmpf-hil/harness/loadgen"
 	"github.com/wmpf-hil/wmpf-hil/harness/report"
@@ -176,6 +179,21 @@ func TestInterruptedRunKeepsItsResults(t *testing.T) {
 	t.Logf("%d calls on disk after the interrupt", after)
 }
 
+// countState counts the spec records of a state in a results file.
+func countState(path, state string) int {
+	res, err := report.ReadDir(filepath.Dir(path))
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, s := range res.Specs {
+		if s.State == state {
+			n++
+		}
+	}
+	return n
+}
+
 func countKind(path, kind string) int {
 	f, err := os.Open(path)
 	if err != nil {
@@ -227,10 +245,10 @@ simulated:
 	runDir := filepath.Join(reports, "adbdies")
 	results := filepath.Join(runDir, report.ResultsFile)
 	deadline := time.Now().Add(3 * time.Minute)
-	for countKind(results, report.KindSpec) < 3 {
+	for countState(results, report.StatePassed) < 3 {
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
-			t.Fatal("fewer than 3 specs finished within 3 minutes")
+			t.Fatal("fewer than 3 specs passed within 3 minutes")
 		}
 		time.Sleep(50 * time.Millisecond) // polling a file another process writes
 	}
@@ -381,5 +399,86 @@ func TestBenchWritesFiguresAndGatesOnABaseline(t *testing.T) {
 	code, out = bench("gated", "-baseline", filepath.Join(dir, report.BenchFile))
 	if code != exitRegression || !strings.Contains(out, "REGRESSION:") || !strings.Contains(out, "regression") {
 		t.Errorf("against a baseline 3× faster: exit %d, want %d with the regressions named\n%s", code, exitRegression, tail(out))
+	}
+}
+
+// The farm in a Docker container: the suites pass against its devices;
+// then the container is paused (docker pause: every device hangs with its
+// connection open) and the devices are reported lost, not failing, with
+// everything on disk.
+func TestRunAgainstAContainerFarmThatIsPaused(t *testing.T) {
+	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	reports := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	var out strings.Builder
+	cmd := exec.CommandContext(ctx, bin, "run", "-devices", filepath.Join(root(t), "fixtures", "farms", "container.yaml"),
+		"-reports", reports, "-run-id", "box", "-label-filter", "launch")
+	cmd.Dir = root(t)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	runDir := filepath.Join(reports, "box")
+	results := filepath.Join(runDir, report.ResultsFile)
+	deadline := time.Now().Add(4 * time.Minute)
+	for countState(results, report.StatePassed) < 4 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("fewer than 4 specs passed within 4 minutes:\n%s", tail(out.String()))
+		}
+		time.Sleep(50 * time.Millisecond) // polling a file another process writes
+	}
+	res, err := report.ReadDir(runDir)
+	if err != nil || len(res.Devices) == 0 || res.Devices[0].Container == "" {
+		t.Fatalf("no device record naming its container: %v %+v", err, res.Devices)
+	}
+	before := res.Summarize()
+	if before.Passed < 4 {
+		t.Fatalf("before the pause: %+v; the specs must pass against the container's devices:\n%s", before, tail(out.String()))
+	}
+	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer docker.Close()
+	if _, err := docker.ContainerPause(ctx, res.Devices[0].Container, client.ContainerPauseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	paused := time.Now()
+	_ = cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	res, err = report.ReadDir(runDir)
+	if err != nil {
+		t.Fatalf("no results (exit %d): %v", code, err)
+	}
+	end := res.Summarize()
+	t.Logf("exit %d, %v after the pause: %d passed (%d before it), %d failed, %d device-lost", code, time.Since(paused).Round(time.Second), end.Passed, before.Passed, end.Failed, end.Lost)
+	if code != exitDevicesLost {
+		t.Errorf("exit %d, want %d (devices lost)\n%s", code, exitDevicesLost, tail(out.String()))
+	}
+	for _, s := range res.Specs {
+		if s.State == report.StateFailed {
+			t.Errorf("product failure reported for %s: %s", s.Name, s.Failure)
+		}
+	}
+	lost := 0
+	for _, d := range res.Devices {
+		if d.Status == "lost" {
+			lost++
+			if !strings.Contains(d.Reason, "does not answer") {
+				t.Errorf("device %s lost for %q; want it to say it does not answer", d.Name, d.Reason)
+			}
+		}
+	}
+	if lost == 0 || end.Lost == 0 {
+		t.Errorf("no device or spec reported lost after the pause")
+	}
+	if _, err := os.Stat(filepath.Join(runDir, report.HTMLFile)); err != nil {
+		t.Errorf("no report: %v", err)
+	}
+	// The run removed its container, paused or not.
+	if _, err := docker.ContainerInspect(context.Background(), res.Devices[0].Container, client.ContainerInspectOptions{}); err == nil {
+		t.Errorf("container %s is still there after the run", res.Devices[0].Container)
 	}
 }

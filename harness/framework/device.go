@@ -438,12 +438,26 @@ func (c *Call) EndCall(ctx context.Context) error {
 // cleanup ends the spec's calls and waits for the device to finish them, so
 // the next spec starts clean.
 func (d *Device) cleanup(ctx context.Context) {
+	defer func() {
+		currentMu.Lock()
+		if current == d {
+			current = nil
+		}
+		currentMu.Unlock()
+	}()
 	d.mu.Lock()
 	calls := d.calls
 	d.calls = nil
 	d.mu.Unlock()
+	// The WeChat side may be down with the device (a farm in a container):
+	// ending a room must not hold the run up.
+	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	for _, c := range calls {
-		_ = c.EndCall(ctx)
+		_ = c.EndCall(ectx)
+	}
+	cancel()
+	if d.Lost() != nil {
+		return
 	}
 	for _, c := range calls {
 		if c.RoomID == "" {
@@ -451,9 +465,4 @@ func (d *Device) cleanup(ctx context.Context) {
 		}
 		_, _ = c.TryAwait(ctx, contract.EvVoipEvent+":finishVoip", 5*time.Second)
 	}
-	currentMu.Lock()
-	if current == d {
-		current = nil
-	}
-	currentMu.Unlock()
 }
