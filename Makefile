@@ -10,7 +10,7 @@ PROCS     ?=
 GINKGO    := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
 export TESTCONTAINERS_RYUK_DISABLED = true
 
-.PHONY: run test deps build vet fmt fuzz bench sim farm clean accuracy
+.PHONY: run test deps build vet fmt fuzz bench release-bench sim farm clean accuracy
 
 run: deps
 	$(GO) run ./cmd/wmpf-hil run -devices $(DEVICES) -reports $(REPORTS) $(if $(PROCS),-procs $(PROCS))
@@ -52,7 +52,15 @@ fuzz:
 
 # Benchmarks print figures; they assert nothing about speed.
 bench: deps
-	$(GO) test -run XXX -bench . -benchmem ./harness/adb ./simulator/...
+	$(GO) test -run XXX -bench . -benchmem ./harness/adb ./harness/loadgen ./simulator/...
+
+# The release benchmark on a farm: open-loop calls, p50…p99.9 per stage and
+# model; BASELINE=reports/<run> gates on an earlier one (exit 4 on a regression).
+ARRIVAL   ?= poisson:2/s
+DURATION  ?= 2m
+BASELINE  ?=
+release-bench: deps
+	$(GO) run ./cmd/wmpf-hil bench -devices $(DEVICES) -reports $(REPORTS) -arrival $(ARRIVAL) -duration $(DURATION) $(if $(BASELINE),-baseline $(BASELINE))
 
 sim: 
 	$(GO) run ./cmd/wmpf-sim devices -n 4 -port 16000
