@@ -1290,7 +1290,7 @@ footer{margin-top:40px;padding-top:10px;border-top:1px solid var(--line);color:v
 <div class="banner damaged" id="damaged">{{.Damaged}} damaged line{{if gt .Damaged 1}}s{{end}} in results.jsonl could not be read and {{if gt .Damaged 1}}were{{else}}was{{end}} left out.</div>
 {{- end}}
 </header>
-<nav class="toc"><a href="#devices">Devices</a><a href="#latency">Latency</a>{{range .Segments}}<a href="#seg-{{.Name}}">{{.Name}}</a>{{end}}<a href="#clock">Clock accuracy</a><a href="#restarts">Restarts</a><a href="#specs">Specs</a></nav>
+<nav class="toc"><a href="#devices">Devices</a><a href="#latency">Latency</a>{{range .Segments}}<a href="#seg-{{.Name}}">{{.Name}}</a>{{end}}{{if .Bench}}<a href="#benchmark">Open loop</a>{{end}}<a href="#clock">Clock accuracy</a><a href="#restarts">Restarts</a>{{if .Incidents}}<a href="#incidents">Incidents</a>{{end}}<a href="#specs">Specs</a></nav>
 
 <section id="devices">
 <h2>Devices</h2>
