@@ -179,19 +179,43 @@ func TestInterruptedRunKeepsItsResults(t *testing.T) {
 	t.Logf("%d calls on disk after the interrupt", after)
 }
 
-// countState counts the spec records of a state in a results file.
-func countState(path, state string) int {
-	res, err := report.ReadDir(filepath.Dir(path))
-	if err != nil {
-		return 0
+// startRun starts `wmpf-hil run` with args; out collects what it prints.
+func startRun(ctx context.Context, t *testing.T, args ...string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	out := &strings.Builder{}
+	cmd := exec.CommandContext(ctx, bin, append([]string{"run"}, args...)...)
+	cmd.Dir = root(t)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	n := 0
-	for _, s := range res.Specs {
-		if s.State == state {
-			n++
+	return cmd, out
+}
+
+// awaitPassed waits until n specs of the run have passed; past max it
+// kills the run and fails the test.
+func awaitPassed(t *testing.T, cmd *exec.Cmd, out *strings.Builder, runDir string, n int, max time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(max)
+	for {
+		res, err := report.ReadDir(runDir)
+		if err == nil {
+			passed := 0
+			for _, s := range res.Specs {
+				if s.State == report.StatePassed {
+					passed++
+				}
+			}
+			if passed >= n {
+				return
+			}
 		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("fewer than %d specs passed within %v:\n%s", n, max, tail(out.String()))
+		}
+		time.Sleep(50 * time.Millisecond) // polling a file another process writes
 	}
-	return n
 }
 
 func countKind(path, kind string) int {
@@ -235,23 +259,10 @@ simulated:
 	reports := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var out strings.Builder
-	cmd := exec.CommandContext(ctx, bin, "run", "-devices", farm, "-reports", reports, "-run-id", "adbdies", "-label-filter", "launch")
-	cmd.Dir = root(t)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startRun(ctx, t, "-devices", farm, "-reports", reports, "-run-id", "adbdies", "-label-filter", "launch")
 	runDir := filepath.Join(reports, "adbdies")
 	results := filepath.Join(runDir, report.ResultsFile)
-	deadline := time.Now().Add(3 * time.Minute)
-	for countState(results, report.StatePassed) < 3 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("fewer than 3 specs passed within 3 minutes")
-		}
-		time.Sleep(50 * time.Millisecond) // polling a file another process writes
-	}
+	awaitPassed(t, cmd, out, runDir, 3, 3*time.Minute)
 	res, err := report.ReadDir(runDir)
 	if err != nil || len(res.Devices) == 0 || res.Devices[0].Server == "" {
 		t.Fatalf("no device record naming its adb server: %v", err)
@@ -411,24 +422,10 @@ func TestRunAgainstAContainerFarmThatIsPaused(t *testing.T) {
 	reports := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	var out strings.Builder
-	cmd := exec.CommandContext(ctx, bin, "run", "-devices", filepath.Join(root(t), "fixtures", "farms", "container.yaml"),
+	cmd, out := startRun(ctx, t, "-devices", filepath.Join(root(t), "fixtures", "farms", "container.yaml"),
 		"-reports", reports, "-run-id", "box", "-label-filter", "launch")
-	cmd.Dir = root(t)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	runDir := filepath.Join(reports, "box")
-	results := filepath.Join(runDir, report.ResultsFile)
-	deadline := time.Now().Add(4 * time.Minute)
-	for countState(results, report.StatePassed) < 4 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("fewer than 4 specs passed within 4 minutes:\n%s", tail(out.String()))
-		}
-		time.Sleep(50 * time.Millisecond) // polling a file another process writes
-	}
+	awaitPassed(t, cmd, out, runDir, 4, 4*time.Minute)
 	res, err := report.ReadDir(runDir)
 	if err != nil || len(res.Devices) == 0 || res.Devices[0].Container == "" {
 		t.Fatalf("no device record naming its container: %v %+v", err, res.Devices)

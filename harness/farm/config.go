@@ -90,19 +90,9 @@ func (c *Config) DeviceCount() int {
 	return n
 }
 
-// ContainerFarm is the simulated farm in a container: Count devices of a
-// profile, with defects, clock offset and drift as SimGroup has them.
-type ContainerFarm struct {
-	Count         int      `yaml:"count"`
-	Profile       string   `yaml:"profile"`
-	Defects       []string `yaml:"defects"`
-	ClockOffset   string   `yaml:"clockOffset"`
-	ClockDriftPPM float64  `yaml:"clockDriftPPM"`
-	ADBServer     string   `yaml:"adbServer"`
-}
-
-// SimGroup is a group of identical simulated devices.
-type SimGroup struct {
+// SimDevices are identical simulated devices: how many, their profile and
+// defects, their clocks, and the adb server that reaches them.
+type SimDevices struct {
 	Count   int      `yaml:"count"`
 	Profile string   `yaml:"profile"`
 	Defects []string `yaml:"defects"`
@@ -111,6 +101,16 @@ type SimGroup struct {
 	ClockOffset   string  `yaml:"clockOffset"`
 	ClockDriftPPM float64 `yaml:"clockDriftPPM"`
 	ADBServer     string  `yaml:"adbServer"`
+}
+
+// ContainerFarm is the simulated farm in a container.
+type ContainerFarm struct {
+	SimDevices `yaml:",inline"`
+}
+
+// SimGroup is a group of simulated devices in the run's own process.
+type SimGroup struct {
+	SimDevices `yaml:",inline"`
 	// Port of the first device; 0 picks free ports.
 	Port        int    `yaml:"port"`
 	Auth        string `yaml:"auth"`
@@ -334,10 +334,9 @@ func (c *Config) validate() error {
 			profileNames = names
 		}
 	}
-	for i, g := range c.Simulated {
-		f := fmt.Sprintf("simulated[%d]", i)
-		if g.Count < 1 || g.Count > 256 {
-			errs.add("%s.count %d: allowed 1..256", f, g.Count)
+	checkDevices := func(f string, g SimDevices, maxCount int) {
+		if g.Count < 1 || g.Count > maxCount {
+			errs.add("%s.count %d: allowed 1..%d", f, g.Count, maxCount)
 		}
 		if profileNames != nil && !oneOf(g.Profile, profileNames) {
 			errs.add("%s.profile %q: allowed %s", f, g.Profile, strings.Join(profileNames, ", "))
@@ -352,6 +351,10 @@ func (c *Config) validate() error {
 			errs.add("%s.clockDriftPPM %g: allowed -1000..1000", f, g.ClockDriftPPM)
 		}
 		checkServer(f+".adbServer", g.ADBServer)
+	}
+	for i, g := range c.Simulated {
+		f := fmt.Sprintf("simulated[%d]", i)
+		checkDevices(f, g.SimDevices, 256)
 		if g.Port != 0 {
 			if g.Port < 1024 || g.Port+g.Count-1 > 65535 {
 				errs.add("%s.port %d: allowed 1024..%d for %d devices, or 0 for free ports", f, g.Port, 65536-g.Count, g.Count)
@@ -377,23 +380,8 @@ func (c *Config) validate() error {
 			errs.add("%s.hostPackage %q: want an Android package name like com.example.voipdevice", f, g.HostPackage)
 		}
 	}
-	if k := c.Container; k != nil {
-		if k.Count < 1 || k.Count > simcontainer.MaxDevices {
-			errs.add("container.count %d: allowed 1..%d", k.Count, simcontainer.MaxDevices)
-		}
-		if profileNames != nil && !oneOf(k.Profile, profileNames) {
-			errs.add("container.profile %q: allowed %s", k.Profile, strings.Join(profileNames, ", "))
-		}
-		if _, err := profile.ParseDefects(k.Defects); err != nil {
-			errs.add("container.defects: %v", err)
-		}
-		if _, err := ParseOffset(k.ClockOffset, max(k.Count, 1)); err != nil {
-			errs.add("container.clockOffset: %v", err)
-		}
-		if k.ClockDriftPPM < -1000 || k.ClockDriftPPM > 1000 {
-			errs.add("container.clockDriftPPM %g: allowed -1000..1000", k.ClockDriftPPM)
-		}
-		checkServer("container.adbServer", k.ADBServer)
+	if c.Container != nil {
+		checkDevices("container", c.Container.SimDevices, simcontainer.MaxDevices)
 	}
 	if w.Mode != "simulated" && len(c.Simulated) > 0 && w.Mode == "real" {
 		errs.add("simulated: simulated devices need wechat.mode simulated or url (the real WeChat cannot reach them)")
