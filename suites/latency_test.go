@@ -45,14 +45,11 @@ func measureLatency(ctx SpecContext, d *framework.Device) {
 		// seconds later are off by drift × seconds at most (0.3 ms at 150 ppm).
 		_, err := d.RefreshClock(ctx, 0)
 		d.Must(err)
-		call := d.PlaceCall(ctx, framework.CallOptions{Caller: fmt.Sprintf("latency %d", i+1)})
-		lc := call.Measure(ctx, 30*time.Second)
-		for _, v := range d.RecordCall(lc) {
+		lc, viol := answeredCall(ctx, d, framework.CallOptions{Caller: fmt.Sprintf("latency %d", i+1)})
+		for _, v := range viol {
 			over = append(over, fmt.Sprintf("call %d (%s start): %s", i+1, lc.Start, v))
 		}
 		calls = append(calls, lc)
-		Expect(call.EndCall(ctx)).To(Succeed())
-		call.Await(ctx, contract.EvCallEnded, 15*time.Second)
 	}
 	table := latencyTable(calls, budgets)
 	AddReportEntry("latency", table)
@@ -73,6 +70,19 @@ func measureLatency(ctx SpecContext, d *framework.Device) {
 			}
 		}
 	}
+}
+
+// answeredCall places a call that the device answers on its own (the
+// settings say so), measures and records it, then hangs up and waits for
+// the device to end it. It returns the call and its stages over budget.
+func answeredCall(ctx SpecContext, d *framework.Device, o framework.CallOptions) (latency.Call, []latency.Violation) {
+	GinkgoHelper()
+	call := d.PlaceCall(ctx, o)
+	lc := call.Measure(ctx, 30*time.Second)
+	viol := d.RecordCall(lc)
+	Expect(call.EndCall(ctx)).To(Succeed())
+	call.Await(ctx, contract.EvCallEnded, 15*time.Second)
+	return lc, viol
 }
 
 // p90GateCalls is the fewest calls of a kind the p90 gate judges.

@@ -4,7 +4,7 @@
 //
 //	go tool ginkgo -p --procs 4 ./suites -- -devices devices.yaml
 //
-// Labels: smoke, launch, latency, restart, call-end, bad-input.
+// Labels: smoke, launch, latency, restart, call-end, bad-input, benchmark.
 package suites_test
 
 import (
