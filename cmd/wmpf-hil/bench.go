@@ -24,7 +24,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	baseline := fs.String("baseline", "", "a baseline to gate on: a run directory of an earlier bench, or its bench.json")
 	tolerance := fs.Float64("tolerance", 10, "a percentile regresses when it is more than this many percent over the baseline's (plus -slack)")
 	slack := fs.Duration("slack", 20*time.Millisecond, "absolute allowance added to the tolerance (timer noise on small figures)")
-	minCalls := fs.Int("min-calls", 20, "judge a figure only when both runs have at least this many calls of it")
+	minTail := fs.Int("min-tail", 5, "judge a percentile only when both runs have at least this many calls above it (p50: 2× as many calls, p99: 100×)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -41,8 +41,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *slack < 0 {
 		return cli.UsageError{Msg: fmt.Sprintf("-slack %v: allowed 0 or more", *slack)}
 	}
-	if *minCalls < 1 {
-		return cli.UsageError{Msg: fmt.Sprintf("-min-calls %d: allowed 1 or more", *minCalls)}
+	if *minTail < 1 {
+		return cli.UsageError{Msg: fmt.Sprintf("-min-tail %d: allowed 1 or more", *minTail)}
 	}
 	var base report.BenchFigures
 	if *baseline != "" {
@@ -80,10 +80,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *baseline == "" {
 		return nil
 	}
-	g := report.Gate{Tolerance: *tolerance / 100, Slack: *slack, MinCalls: *minCalls}
+	g := report.Gate{Tolerance: *tolerance / 100, Slack: *slack, MinTail: *minTail}
 	cmp := g.Compare(base, figs)
 	regressed, judged := 0, 0
-	fmt.Fprintf(stdout, "\nagainst baseline %s (run %s, %s, %d calls): tolerance %g%% + %v\n", *baseline, base.Run, base.Arrival, base.Calls, *tolerance, *slack)
+	fmt.Fprintf(stdout, "\nagainst baseline %s (run %s, %s, %d calls): tolerance %g%% + %v; p50 judged from %d calls, p99 from %d\n",
+		*baseline, base.Run, base.Arrival, base.Calls, *tolerance, *slack, g.MinCallsFor(0.5), g.MinCallsFor(0.99))
 	fmt.Fprintf(stdout, "%-15s %-12s %-4s %9s %9s %9s  %s\n", "figure", "model", "", "baseline", "now", "limit", "verdict")
 	for _, c := range cmp {
 		if c.Verdict != report.CompareTooFew {
@@ -99,7 +100,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "REGRESSION: %d of %d judged percentiles over the baseline\n", regressed, judged)
 		return cli.ExitError{Code: exitRegression}
 	case judged == 0:
-		fmt.Fprintf(stdout, "NOT JUDGED: no figure has %d calls in both runs; run longer or lower -min-calls\n", *minCalls)
+		fmt.Fprintf(stdout, "NOT JUDGED: no figure has %d calls in both runs; run longer or lower -min-tail\n", g.MinCallsFor(0.5))
 		return cli.ExitError{Code: exitRegression}
 	}
 	fmt.Fprintf(stdout, "no regression: %d percentiles judged\n", judged)

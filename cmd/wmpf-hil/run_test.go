@@ -384,7 +384,7 @@ func TestBenchWritesFiguresAndGatesOnABaseline(t *testing.T) {
 	bench := func(runID string, extra ...string) (int, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		args := append([]string{"bench", "-arrival", "constant:1/s", "-duration", "8s", "-min-calls", "2", "-reports", reports, "-run-id", runID}, extra...)
+		args := append([]string{"bench", "-arrival", "constant:1/s", "-duration", "8s", "-min-tail", "1", "-reports", reports, "-run-id", runID}, extra...)
 		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Dir = root(t)
 		var out strings.Builder

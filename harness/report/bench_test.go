@@ -91,7 +91,10 @@ func TestGateCompare(t *testing.T) {
 		}
 		return BenchFromResults(res)
 	}
-	g := Gate{Tolerance: 0.10, Slack: 20 * time.Millisecond, MinCalls: 20}
+	g := Gate{Tolerance: 0.10, Slack: 20 * time.Millisecond, MinTail: 5}
+	if g.MinCallsFor(0.5) != 10 || g.MinCallsFor(0.99) != 500 {
+		t.Errorf("MinTail 5: p50 from %d calls, p99 from %d; want 10 and 500", g.MinCallsFor(0.5), g.MinCallsFor(0.99))
+	}
 	verdicts := func(base, now BenchFigures) map[string]int {
 		out := map[string]int{}
 		for _, c := range g.Compare(base, now) {
@@ -99,11 +102,11 @@ func TestGateCompare(t *testing.T) {
 		}
 		return out
 	}
-	base := run(time.Second, 50)
-	if v := verdicts(base, run(1050*time.Millisecond, 50)); v[CompareRegression] != 0 || v[CompareOK] == 0 {
+	base := run(time.Second, 500)
+	if v := verdicts(base, run(1050*time.Millisecond, 500)); v[CompareRegression] != 0 || v[CompareOK] == 0 {
 		t.Errorf("5%% slower: %v, want all ok", v)
 	}
-	slow := g.Compare(base, run(1300*time.Millisecond, 50))
+	slow := g.Compare(base, run(1300*time.Millisecond, 500))
 	found := false
 	for _, c := range slow {
 		if c.Figure == "total" && c.Model == "A" && c.Stat == "p99" {
@@ -113,11 +116,17 @@ func TestGateCompare(t *testing.T) {
 	if !found {
 		t.Errorf("30%% slower: total p99 not a regression with limit 1120 ms: %+v", slow)
 	}
-	if v := verdicts(base, run(500*time.Millisecond, 50)); v[CompareBetter] == 0 || v[CompareRegression] != 0 {
+	if v := verdicts(base, run(500*time.Millisecond, 500)); v[CompareBetter] == 0 || v[CompareRegression] != 0 {
 		t.Errorf("twice as fast: %v", v)
 	}
-	if v := verdicts(base, run(2*time.Second, 10)); v[CompareTooFew] == 0 || v[CompareRegression] != 0 {
-		t.Errorf("10 calls: %v, want too few calls to judge", v)
+	if v := verdicts(base, run(2*time.Second, 9)); v[CompareTooFew] == 0 || v[CompareRegression] != 0 {
+		t.Errorf("9 calls: %v, want too few calls to judge", v)
+	}
+	// 50 calls: p50 is judged, p99 (the slowest call, nearly) is not.
+	for _, c := range g.Compare(base, run(2*time.Second, 50)) {
+		if want := map[string]string{"p50": CompareRegression, "p99": CompareTooFew}[c.Stat]; c.Verdict != want {
+			t.Errorf("50 calls, twice as slow: %s %s %s is %s, want %s", c.Figure, c.Model, c.Stat, c.Verdict, want)
+		}
 	}
 }
 
