@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"strings"
 	"time"
 
@@ -44,7 +45,7 @@ func init() {
 // errMsg.
 func expectRefused(err error, code int, field, what string) {
 	GinkgoHelper()
-	var ce *caller.CallError
+	var ce *protocol.CallError
 	if !errors.As(err, &ce) {
 		if err != nil && strings.HasPrefix(err.Error(), "accepted") {
 			Fail(fmt.Sprintf("callWMPF accepted %s (%v); want errCode %d naming %s", what, err, code, field))
@@ -59,7 +60,7 @@ func expectRefused(err error, code int, field, what string) {
 func expectAPIError(err error, code int, what string) {
 	GinkgoHelper()
 	Expect(err).To(HaveOccurred(), "pushappmsg accepted %s; want errcode %d", what, code)
-	var ae *caller.APIError
+	var ae *protocol.APIError
 	Expect(errors.As(err, &ae)).To(BeTrue(), "pushappmsg with %s: %v", what, err)
 	Expect(ae.ErrCode).To(Equal(code), "errcode for %s (errmsg %q)", what, ae.ErrMsg)
 }
@@ -134,7 +135,7 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 			d.Require("wechat")
 			req := d.ValidCall(ctx)
 			req.PushToken = "PT-not-issued-by-anyone"
-			expectRefused(placeRaw(ctx, d, req), 14, "pushToken", "an unknown push token")
+			expectRefused(placeRaw(ctx, d, req), protocol.CodeBadPushToken, "pushToken", "an unknown push token")
 			d.ExpectWorking(ctx)
 		}, SpecTimeout(60*time.Second))
 
@@ -148,7 +149,7 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 			d.Must(err)
 			req := d.ValidCall(ctx)
 			req.PushToken = tok
-			expectRefused(placeRaw(ctx, d, req), 14, "pushToken", "another device's push token")
+			expectRefused(placeRaw(ctx, d, req), protocol.CodeBadPushToken, "pushToken", "another device's push token")
 			d.ExpectWorking(ctx)
 		}, SpecTimeout(60*time.Second))
 
@@ -157,7 +158,7 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 			d.Require("wechat")
 			req := d.ValidCall(ctx)
 			d.Must(framework.F.Caller.ExpirePushToken(ctx, d.Spec.SN, req.PushToken))
-			expectRefused(placeRaw(ctx, d, req), 14, "pushToken", "an expired push token")
+			expectRefused(placeRaw(ctx, d, req), protocol.CodeBadPushToken, "pushToken", "an expired push token")
 			By("the host app gets a new token")
 			mark := d.Mark()
 			_, err := d.Run(ctx, "am force-stop "+d.Spec.HostPackage+" && am start -W -a android.intent.action.MAIN -c android.intent.category.LAUNCHER -p "+d.Spec.HostPackage)
@@ -174,7 +175,7 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 		d.Require("wechat")
 		req := d.ValidCall(ctx)
 		req.SN = "HIL-NEVER-ONLINE-0001"
-		expectRefused(placeRaw(ctx, d, req), 10, "offline", "a device that never came online")
+		expectRefused(placeRaw(ctx, d, req), protocol.CodeDeviceOffline, "offline", "a device that never came online")
 		d.ExpectWorking(ctx)
 	}, SpecTimeout(60*time.Second))
 
@@ -184,7 +185,7 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 		req := d.ValidCall(ctx)
 		d.Must(framework.F.Caller.SetLicence(ctx, d.Spec.SN, "expired"))
 		DeferCleanup(func(ctx SpecContext) { _ = framework.F.Caller.SetLicence(ctx, d.Spec.SN, "active") })
-		expectRefused(placeRaw(ctx, d, req), 23, "licence", "an expired licence")
+		expectRefused(placeRaw(ctx, d, req), protocol.CodeLicenceExpired, "licence", "an expired licence")
 		d.Must(framework.F.Caller.SetLicence(ctx, d.Spec.SN, "active"))
 		d.ExpectWorking(ctx)
 	}, SpecTimeout(60*time.Second))
@@ -208,9 +209,9 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 			Expect(d.Log.Since(mark)).NotTo(ContainElement(HaveField("Name", contract.EvPushReceived)), "a refused push still reached the device")
 			d.ExpectWorking(ctx)
 		},
-		Entry("40101 for a missing msg", tableTimeout, "msg missing", 40101),
-		Entry("45002 for a msg over 5 KB", tableTimeout, "msg over 5 KB", 45002),
-		Entry("48012 for an unknown push_token", tableTimeout, "unknown push_token", 48012),
+		Entry("40101 for a missing msg", tableTimeout, "msg missing", protocol.ErrcodeBadParameter),
+		Entry("45002 for a msg over 5 KB", tableTimeout, "msg over 5 KB", protocol.ErrcodeMsgTooLong),
+		Entry("48012 for an unknown push_token", tableTimeout, "unknown push_token", protocol.ErrcodeInvalidPushToken),
 	)
 
 	DescribeTable("the host app ignores a malformed push, launches nothing, and keeps working",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"io"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		DeviceName: *deviceName, EnvVersion: *env, CustomQuery: *custom, TimeLimit: *timeLimit,
 	})
 	if err != nil {
-		var ce *caller.CallError
+		var ce *protocol.CallError
 		if errors.As(err, &ce) {
 			return fmt.Errorf("errCode=%d errMsg=%s", ce.ErrCode, ce.ErrMsg)
 		}
@@ -80,7 +81,7 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	wctx, cancel := context.WithTimeout(ctx, *waitFor)
 	defer cancel()
 	rank := map[string]int{"ringing": 0, "answered": 1, "ongoing": 2, "ended": 3}
-	r, err := c.WaitRoom(wctx, res.RoomID, 50*time.Millisecond, func(r caller.Room) bool { return rank[r.State] >= rank[*wait] })
+	r, err := c.WaitRoom(wctx, res.RoomID, 50*time.Millisecond, func(r protocol.Room) bool { return rank[r.State] >= rank[*wait] })
 	if err != nil {
 		return fmt.Errorf("room %s: %w", res.RoomID, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"io"
 	"net/http"
 	"net/url"
@@ -22,27 +23,6 @@ import (
 
 // WeChat's own API host, for New against real WeChat.
 const WeChatAPI = "https://api.weixin.qq.com"
-
-// Error codes the client reacts to or that tests commonly check.
-const (
-	ErrcodeInvalidCredential  = 40001 // access token invalid: the client refreshes once
-	ErrcodeAccessTokenExpired = 42001 // access token expired: the client refreshes once
-	ErrcodeBadParameter       = 40101
-	ErrcodeMsgTooLong         = 45002
-	ErrcodeInvalidPushToken   = 48012
-)
-
-// Room states and the licences a device may have in the simulator.
-const (
-	StateRinging  = "ringing"
-	StateAnswered = "answered"
-	StateOngoing  = "ongoing"
-	StateEnded    = "ended"
-
-	LicenceActive  = "active"
-	LicenceExpired = "expired"
-	LicenceNone    = "none"
-)
 
 // maxReply bounds the size of a reply the client reads.
 const maxReply = 16 << 20
@@ -70,7 +50,7 @@ func New(baseURL, appID, secret string) *Client {
 }
 
 // NewWithToken returns a client that uses token as it is and never
-// refreshes it (an auth error comes back as *APIError).
+// refreshes it (an auth error comes back as *protocol.APIError).
 func NewWithToken(baseURL, token string) *Client {
 	return &Client{BaseURL: baseURL, token: token, fixed: true}
 }
@@ -82,30 +62,6 @@ func (c *Client) httpClient() *http.Client {
 		return c.HTTP
 	}
 	return defaultHTTP
-}
-
-// APIError is an error reply in WeChat's shape {"errcode":N,"errmsg":"…"}.
-type APIError struct {
-	ErrCode    int
-	ErrMsg     string
-	HTTPStatus int
-}
-
-func (e *APIError) Error() string {
-	return fmt.Sprintf("errcode %d: %s", e.ErrCode, e.ErrMsg)
-}
-
-// CallError is a failed callWMPF: the plugin's error object.
-type CallError struct {
-	ErrCode    int
-	Errno      int
-	ErrMsg     string
-	Cause      json.RawMessage
-	HTTPStatus int
-}
-
-func (e *CallError) Error() string {
-	return fmt.Sprintf("%s (errCode %d, HTTP %d)", e.ErrMsg, e.ErrCode, e.HTTPStatus)
 }
 
 // TokenFetches reports how many access tokens the client has fetched.
@@ -234,7 +190,7 @@ func (c *Client) authed(ctx context.Context, method, path string, query url.Valu
 			return status, data, err
 		}
 		e := apiError(status, data)
-		if e == nil || attempt > 0 || c.fixed || (e.ErrCode != ErrcodeInvalidCredential && e.ErrCode != ErrcodeAccessTokenExpired) {
+		if e == nil || attempt > 0 || c.fixed || (e.ErrCode != protocol.ErrcodeInvalidCredential && e.ErrCode != protocol.ErrcodeAccessTokenExpired) {
 			return status, data, nil
 		}
 		if tok, err = c.refresh(ctx, tok); err != nil {
@@ -243,9 +199,9 @@ func (c *Client) authed(ctx context.Context, method, path string, query url.Valu
 	}
 }
 
-// apiError returns the *APIError of a reply with a non-zero "errcode" (the
+// apiError returns the *protocol.APIError of a reply with a non-zero "errcode" (the
 // exact key: callWMPF's "errCode" is another thing), or nil.
-func apiError(status int, data []byte) *APIError {
+func apiError(status int, data []byte) *protocol.APIError {
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(data, &fields) != nil {
 		return nil
@@ -260,7 +216,7 @@ func apiError(status int, data []byte) *APIError {
 	}
 	var msg string
 	_ = json.Unmarshal(fields["errmsg"], &msg)
-	return &APIError{ErrCode: code, ErrMsg: msg, HTTPStatus: status}
+	return &protocol.APIError{ErrCode: code, ErrMsg: msg, HTTPStatus: status}
 }
 
 func snippet(data []byte) string {
@@ -348,85 +304,37 @@ func (r CallRequest) Body() map[string]any {
 	return m
 }
 
-// CallResult is a placed call.
-type CallResult struct {
-	RoomID  string
-	GroupID string
-}
-
 // CallWMPF places a call as the wmpf-voip plugin's callWMPF would (POST
-// /sim/voip/callWMPF). A refused call is a *CallError (plugin codes
+// /sim/voip/callWMPF). A refused call is a *protocol.CallError (plugin codes
 // 1000–1011, backend codes 1–24); an access-token problem is an *APIError.
-func (c *Client) CallWMPF(ctx context.Context, req CallRequest) (CallResult, error) {
+func (c *Client) CallWMPF(ctx context.Context, req CallRequest) (protocol.CallResult, error) {
 	status, data, err := c.authed(ctx, http.MethodPost, "/sim/voip/callWMPF", nil, req.Body())
 	if err != nil {
-		return CallResult{}, fmt.Errorf("caller: callWMPF to %s: %w", req.SN, err)
+		return protocol.CallResult{}, fmt.Errorf("caller: callWMPF to %s: %w", req.SN, err)
 	}
 	if e := apiError(status, data); e != nil {
-		return CallResult{}, fmt.Errorf("caller: callWMPF to %s: %w", req.SN, e)
+		return protocol.CallResult{}, fmt.Errorf("caller: callWMPF to %s: %w", req.SN, e)
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err != nil {
-		return CallResult{}, fmt.Errorf("caller: callWMPF to %s: HTTP %d, reply is not JSON: %s", req.SN, status, snippet(data))
+		return protocol.CallResult{}, fmt.Errorf("caller: callWMPF to %s: HTTP %d, reply is not JSON: %s", req.SN, status, snippet(data))
 	}
 	if _, ok := fields["errCode"]; ok || status != http.StatusOK {
-		ce := &CallError{HTTPStatus: status, Cause: fields["cause"]}
+		ce := &protocol.CallError{HTTPStatus: status}
+		_ = json.Unmarshal(fields["cause"], &ce.Cause)
 		_ = json.Unmarshal(fields["errCode"], &ce.ErrCode)
 		_ = json.Unmarshal(fields["errno"], &ce.Errno)
 		_ = json.Unmarshal(fields["errMsg"], &ce.ErrMsg)
 		if ce.ErrMsg == "" {
 			ce.ErrMsg = "callWMPF:fail HTTP " + fmt.Sprint(status) + ": " + snippet(data)
 		}
-		return CallResult{}, fmt.Errorf("caller: callWMPF to %s: %w", req.SN, ce)
+		return protocol.CallResult{}, fmt.Errorf("caller: callWMPF to %s: %w", req.SN, ce)
 	}
-	var out struct {
-		RoomID    string `json:"roomId"`
-		GroupID   string `json:"groupId"`
-		IsSuccess bool   `json:"isSuccess"`
-	}
+	var out protocol.CallResult
 	if err := json.Unmarshal(data, &out); err != nil || out.RoomID == "" || !out.IsSuccess {
-		return CallResult{}, fmt.Errorf("caller: callWMPF to %s: unexpected reply %s", req.SN, snippet(data))
+		return protocol.CallResult{}, fmt.Errorf("caller: callWMPF to %s: unexpected reply %s", req.SN, snippet(data))
 	}
-	return CallResult{RoomID: out.RoomID, GroupID: out.GroupID}, nil
-}
-
-// RoomEvent is one event of a room, named like the plugin's onVoipEvent.
-type RoomEvent struct {
-	Name string         `json:"name"`
-	At   time.Time      `json:"at"`
-	Data map[string]any `json:"data"`
-}
-
-// Room is the caller side's view of a call.
-type Room struct {
-	RoomID        string      `json:"roomId"`
-	GroupID       string      `json:"groupId"`
-	SN            string      `json:"sn"`
-	ModelID       string      `json:"modelId"`
-	RoomType      string      `json:"roomType"`
-	NickName      string      `json:"nickName"`
-	EnvVersion    string      `json:"envVersion"`
-	CustomQuery   string      `json:"customQuery"`
-	TimeLimit     int         `json:"timeLimit"`
-	CallerJoin    string      `json:"callerJoin"`
-	State         string      `json:"state"`
-	EndReason     string      `json:"endReason"`
-	PushID        string      `json:"pushId"`
-	CreatedAt     time.Time   `json:"createdAt"`
-	AnsweredAt    time.Time   `json:"answeredAt"`
-	OngoingAt     time.Time   `json:"ongoingAt"`
-	EndedAt       time.Time   `json:"endedAt"`
-	CancelAckedAt time.Time   `json:"cancelAckedAt"`
-	Events        []RoomEvent `json:"events"`
-}
-
-// EventNames lists the names of the room's events in order.
-func (r Room) EventNames() []string {
-	out := make([]string, len(r.Events))
-	for i, e := range r.Events {
-		out[i] = e.Name
-	}
-	return out
+	return out, nil
 }
 
 func roomPath(roomID string) (string, error) {
@@ -436,9 +344,9 @@ func roomPath(roomID string) (string, error) {
 	return "/sim/voip/rooms/" + url.PathEscape(roomID), nil
 }
 
-// Room reads a room.
-func (c *Client) Room(ctx context.Context, roomID string) (Room, error) {
-	var r Room
+// protocol.Room reads a room.
+func (c *Client) Room(ctx context.Context, roomID string) (protocol.Room, error) {
+	var r protocol.Room
 	p, err := roomPath(roomID)
 	if err != nil {
 		return r, fmt.Errorf("caller: room: %w", err)
@@ -469,7 +377,7 @@ func (c *Client) Hangup(ctx context.Context, roomID string) error {
 // WaitRoom polls a room every poll (0: 10 ms) until until(room) holds, and
 // returns that room; when ctx ends it returns the last room read and an
 // error.
-func (c *Client) WaitRoom(ctx context.Context, roomID string, poll time.Duration, until func(Room) bool) (Room, error) {
+func (c *Client) WaitRoom(ctx context.Context, roomID string, poll time.Duration, until func(protocol.Room) bool) (protocol.Room, error) {
 	if poll <= 0 {
 		poll = 10 * time.Millisecond
 	}
@@ -491,33 +399,18 @@ func (c *Client) WaitRoom(ctx context.Context, roomID string, poll time.Duration
 	}
 }
 
-// DeviceStatus is a device as the simulated backend sees it.
-type DeviceStatus struct {
-	SN              string    `json:"sn"`
-	ModelID         string    `json:"modelId"`
-	Licence         string    `json:"licence"`
-	Activated       bool      `json:"activated"`
-	Online          bool      `json:"online"`
-	Connected       bool      `json:"connected"`
-	LastSeen        time.Time `json:"lastSeen"`
-	PushTokenExpiry time.Time `json:"pushTokenExpiry"`
-	PushToken       string    `json:"pushToken"`
-	ActiveRoom      string    `json:"activeRoom"`
-	Queued          int       `json:"queued"`
-}
-
 // Devices lists every device the simulated backend knows, by sn.
-func (c *Client) Devices(ctx context.Context) ([]DeviceStatus, error) {
+func (c *Client) Devices(ctx context.Context) ([]protocol.DeviceStatus, error) {
 	var out struct {
-		Devices []DeviceStatus `json:"devices"`
+		Devices []protocol.DeviceStatus `json:"devices"`
 	}
 	err := c.call(ctx, "devices", http.MethodGet, "/sim/devices", nil, nil, &out)
 	return out.Devices, err
 }
 
 // Device reads one device.
-func (c *Client) Device(ctx context.Context, sn string) (DeviceStatus, error) {
-	var out DeviceStatus
+func (c *Client) Device(ctx context.Context, sn string) (protocol.DeviceStatus, error) {
+	var out protocol.DeviceStatus
 	if sn == "" {
 		return out, errors.New("caller: device: sn is empty")
 	}
@@ -554,26 +447,10 @@ func (c *Client) RegisterDevice(ctx context.Context, sn, modelID, licence string
 		map[string]string{"licence": licence, "modelId": modelID}, nil)
 }
 
-// Push is one push to a device: kind "call" (from callWMPF) or "api" (from
-// pushappmsg); status queued, delivered, acked or expired.
-type Push struct {
-	ID          string    `json:"id"`
-	SN          string    `json:"sn"`
-	Kind        string    `json:"kind"`
-	RoomID      string    `json:"roomId"`
-	GroupID     string    `json:"groupId"`
-	Msg         string    `json:"msg"`
-	QueuedAt    time.Time `json:"queuedAt"`
-	DeliveredAt time.Time `json:"deliveredAt"`
-	AckedAt     time.Time `json:"ackedAt"`
-	ExpiredAt   time.Time `json:"expiredAt"`
-	Status      string    `json:"status"`
-}
-
 // Pushes lists the pushes to sn ("" for every device), oldest first.
-func (c *Client) Pushes(ctx context.Context, sn string) ([]Push, error) {
+func (c *Client) Pushes(ctx context.Context, sn string) ([]protocol.Push, error) {
 	var out struct {
-		Pushes []Push `json:"pushes"`
+		Pushes []protocol.Push `json:"pushes"`
 	}
 	q := url.Values{}
 	if sn != "" {
@@ -583,22 +460,11 @@ func (c *Client) Pushes(ctx context.Context, sn string) ([]Push, error) {
 	return out.Pushes, err
 }
 
-// TruthStamp is when a stage of a call really happened on a simulated
-// device, in host time.
-type TruthStamp struct {
-	SN         string    `json:"sn"`
-	Stage      string    `json:"stage"`
-	RoomID     string    `json:"roomId"`
-	GroupID    string    `json:"groupId"`
-	At         time.Time `json:"at"`
-	ReceivedAt time.Time `json:"receivedAt"`
-}
-
 // Truth reads the ground-truth stamps, filtered by sn and roomID (either
 // may be "").
-func (c *Client) Truth(ctx context.Context, sn, roomID string) ([]TruthStamp, error) {
+func (c *Client) Truth(ctx context.Context, sn, roomID string) ([]protocol.TruthStamp, error) {
 	var out struct {
-		Truth []TruthStamp `json:"truth"`
+		Truth []protocol.TruthStamp `json:"truth"`
 	}
 	q := url.Values{}
 	if sn != "" {
@@ -612,7 +478,7 @@ func (c *Client) Truth(ctx context.Context, sn, roomID string) ([]TruthStamp, er
 }
 
 // AddTruth records a ground-truth stamp from the harness side.
-func (c *Client) AddTruth(ctx context.Context, st TruthStamp) error {
+func (c *Client) AddTruth(ctx context.Context, st protocol.TruthStamp) error {
 	body := map[string]string{"sn": st.SN, "stage": st.Stage, "at": st.At.UTC().Format(time.RFC3339Nano)}
 	if st.RoomID != "" {
 		body["roomId"] = st.RoomID

@@ -15,8 +15,8 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
 	"github.com/wmpf-hil/wmpf-hil/harness/latency"
 	"github.com/wmpf-hil/wmpf-hil/harness/matchers"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"github.com/wmpf-hil/wmpf-hil/harness/report"
-	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
 )
 
 // Device is the device a spec leased.
@@ -178,12 +178,12 @@ func (d *Device) PlaceCall(ctx context.Context, o CallOptions) *Call {
 	pids, err := d.Pidof(ctx, "com.tencent.wmpf:appbrand0")
 	d.Must(err)
 	c := &Call{Opts: o, Device: d, Mark: d.Log.Mark(), Cold: len(pids) == 0}
-	params := wechat.CallParams{RoomType: o.RoomType, SN: d.Spec.SN, ModelID: d.Spec.ModelID, NickName: o.Caller,
+	params := protocol.CallParams{RoomType: o.RoomType, SN: d.Spec.SN, ModelID: d.Spec.ModelID, NickName: o.Caller,
 		EnvVersion: o.EnvVersion, CustomQuery: o.CustomQuery, DeviceName: o.DeviceName}
 	if params.EnvVersion == "" {
 		params.EnvVersion = "release"
 	}
-	appType, err := wechat.AppTypeOf(params.EnvVersion)
+	appType, err := protocol.AppTypeOf(params.EnvVersion)
 	if err != nil {
 		Fail(err.Error())
 	}
@@ -203,7 +203,7 @@ func (d *Device) PlaceCall(ctx context.Context, o CallOptions) *Call {
 		c.RoomID, c.GroupID = res.RoomID, res.GroupID
 	default:
 		c.GroupID = fmt.Sprintf("hil%d", time.Now().UnixNano())
-		msg, err := wechat.BuildPushMessage(params, c.GroupID, appID)
+		msg, err := protocol.BuildPushMessage(params, c.GroupID, appID)
 		if err != nil {
 			Fail(err.Error())
 		}
@@ -216,7 +216,7 @@ func (d *Device) PlaceCall(ctx context.Context, o CallOptions) *Call {
 			d.Must(d.InjectPush(ctx, msg))
 		}
 	}
-	path := wechat.CallPath(params.RoomType, c.GroupID, params.SN, params.NickName, params.CustomQuery)
+	path := protocol.CallPath(params.RoomType, c.GroupID, params.SN, params.NickName, params.CustomQuery)
 	c.Expected = matchers.Launch{AppID: appID, AppType: appType, Path: path}
 	d.mu.Lock()
 	d.calls = append(d.calls, c)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"os"
 	"os/exec"
 	"strings"
@@ -94,7 +95,7 @@ func TestFarmInContainer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("callWMPF: %v", err)
 	}
-	wantPath := wechat.CallPath("video", res.GroupID, sn, callerName, "")
+	wantPath := protocol.CallPath("video", res.GroupID, sn, callerName, "")
 	isLaunch := func(e contract.Event) bool { return e.Name == contract.EvLaunchCalled && e.Str("path") == wantPath }
 	if _, err := events.wait(ctx, stepTimeout, isLaunch); err != nil {
 		t.Fatalf("no launch_called with path %s on the stream: %v", wantPath, err)

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"io"
 	"strings"
 	"sync"
@@ -512,7 +513,7 @@ func ParsePush(msg string) (PushMessage, error) {
 	if string(fields["appType"]) == "null" || json.Unmarshal(fields["appType"], &pm.AppType) != nil || pm.AppType < 0 || pm.AppType > 2 {
 		return PushMessage{}, fmt.Errorf("appType %s: allowed 0 (release), 1 (development), 2 (trial)", clip(string(fields["appType"])))
 	}
-	if !strings.HasPrefix(pm.Path, wmpf.CallPagePath+"?") {
+	if !strings.HasPrefix(pm.Path, protocol.CallPagePath+"?") {
 		return PushMessage{}, errors.New("path is not the wmpf-voip call page")
 	}
 	return pm, nil

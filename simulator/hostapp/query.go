@@ -1,10 +1,9 @@
 package hostapp
 
 import (
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"net/url"
 	"strings"
-
-	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
 )
 
 // queryValue returns the decoded value of key in a path's query, "" if absent.
@@ -25,4 +24,4 @@ func queryValue(path, key string) string {
 
 func pathUnescape(s string) (string, error) { return url.PathUnescape(s) }
 
-func encodeURIComponent(s string) string { return wechat.EncodeURIComponent(s) }
+func encodeURIComponent(s string) string { return protocol.EncodeURIComponent(s) }

@@ -5,18 +5,9 @@ import (
 	"regexp"
 	"sort"
 	"time"
-)
 
-// TruthStamp is one ground-truth stamp: when a stage of a call really
-// happened on a simulated device, in host time.
-type TruthStamp struct {
-	SN         string    `json:"sn"`
-	Stage      string    `json:"stage"`
-	RoomID     string    `json:"roomId,omitempty"`
-	GroupID    string    `json:"groupId,omitempty"`
-	At         time.Time `json:"at"`
-	ReceivedAt time.Time `json:"receivedAt"`
-}
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
+)
 
 var stageRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 
@@ -30,32 +21,32 @@ type truthReq struct {
 	At      string `json:"at"`
 }
 
-func (t truthReq) stamp(now time.Time) (TruthStamp, *apiError) {
-	if err := checkIdent(t.SN, 128); err != nil {
-		return TruthStamp{}, badParam("sn %s: %v", show(t.SN), err)
+func (t truthReq) stamp(now time.Time) (protocol.TruthStamp, *apiError) {
+	if err := protocol.CheckIdent(t.SN, 128); err != nil {
+		return protocol.TruthStamp{}, badParam("sn %s: %v", protocol.Show(t.SN), err)
 	}
 	if !stageRE.MatchString(t.Stage) {
-		return TruthStamp{}, badParam("stage %s: allowed 1 to 64 characters from A-Z a-z 0-9 _ . : -", show(t.Stage))
+		return protocol.TruthStamp{}, badParam("stage %s: allowed 1 to 64 characters from A-Z a-z 0-9 _ . : -", protocol.Show(t.Stage))
 	}
 	for _, f := range []struct{ name, v string }{{"roomId", t.RoomID}, {"groupId", t.GroupID}} {
 		if f.v == "" {
 			continue
 		}
-		if err := checkIdent(f.v, 128); err != nil {
-			return TruthStamp{}, badParam("%s %s: %v", f.name, show(f.v), err)
+		if err := protocol.CheckIdent(f.v, 128); err != nil {
+			return protocol.TruthStamp{}, badParam("%s %s: %v", f.name, protocol.Show(f.v), err)
 		}
 	}
 	at, err := time.Parse(time.RFC3339Nano, t.At)
 	if err != nil {
-		return TruthStamp{}, badParam("at %s: allowed an RFC 3339 time such as %q (%v)", show(t.At), "2026-01-02T15:04:05.123456789Z", err)
+		return protocol.TruthStamp{}, badParam("at %s: allowed an RFC 3339 time such as %q (%v)", protocol.Show(t.At), "2026-01-02T15:04:05.123456789Z", err)
 	}
-	return TruthStamp{SN: t.SN, Stage: t.Stage, RoomID: t.RoomID, GroupID: t.GroupID, At: at, ReceivedAt: now}, nil
+	return protocol.TruthStamp{SN: t.SN, Stage: t.Stage, RoomID: t.RoomID, GroupID: t.GroupID, At: at, ReceivedAt: now}, nil
 }
 
 func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	now := s.now()
-	out := make([]DeviceStatus, 0, len(s.devices))
+	out := make([]protocol.DeviceStatus, 0, len(s.devices))
 	for _, d := range s.devices {
 		s.expireIfOfflineLocked(d, now)
 		out = append(out, s.statusLocked(d, now))
@@ -63,7 +54,7 @@ func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].SN < out[j].SN })
 	writeJSON(w, http.StatusOK, struct {
-		Devices []DeviceStatus `json:"devices"`
+		Devices []protocol.DeviceStatus `json:"devices"`
 	}{out})
 }
 
@@ -77,7 +68,7 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 		defer s.mu.Unlock()
 		d := s.devices[sn]
 		if d == nil {
-			writeAPIError(w, newAPIError(http.StatusNotFound, ErrcodeNotFound, "no device %s", show(sn)))
+			writeAPIError(w, newAPIError(http.StatusNotFound, protocol.ErrcodeNotFound, "no device %s", protocol.Show(sn)))
 			return
 		}
 		now := s.now()
@@ -95,21 +86,21 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, e)
 		return
 	}
-	if err := checkIdent(sn, 128); err != nil {
-		writeAPIError(w, badParam("sn %s: %v", show(sn), err))
+	if err := protocol.CheckIdent(sn, 128); err != nil {
+		writeAPIError(w, badParam("sn %s: %v", protocol.Show(sn), err))
 		return
 	}
 	if req.Licence == nil && req.ModelID == nil && req.ExpirePushToken == nil {
-		writeAPIError(w, badParam("nothing to change: give licence (%q, %q or %q), modelId and/or expirePushToken", LicenceActive, LicenceExpired, LicenceNone))
+		writeAPIError(w, badParam("nothing to change: give licence (%q, %q or %q), modelId and/or expirePushToken", protocol.LicenceActive, protocol.LicenceExpired, protocol.LicenceNone))
 		return
 	}
 	if req.Licence != nil && !validLicence(*req.Licence) {
-		writeAPIError(w, badParam("licence %s: allowed %q, %q or %q", show(*req.Licence), LicenceActive, LicenceExpired, LicenceNone))
+		writeAPIError(w, badParam("licence %s: allowed %q, %q or %q", protocol.Show(*req.Licence), protocol.LicenceActive, protocol.LicenceExpired, protocol.LicenceNone))
 		return
 	}
 	if req.ModelID != nil {
-		if err := checkIdent(*req.ModelID, 128); err != nil {
-			writeAPIError(w, badParam("modelId %s: %v", show(*req.ModelID), err))
+		if err := protocol.CheckIdent(*req.ModelID, 128); err != nil {
+			writeAPIError(w, badParam("modelId %s: %v", protocol.Show(*req.ModelID), err))
 			return
 		}
 	}
@@ -118,20 +109,20 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 	d := s.devices[sn]
 	if d == nil {
 		if req.ModelID == nil {
-			writeAPIError(w, newAPIError(http.StatusNotFound, ErrcodeNotFound, "no device %s; give modelId to register it", show(sn)))
+			writeAPIError(w, newAPIError(http.StatusNotFound, protocol.ErrcodeNotFound, "no device %s; give modelId to register it", protocol.Show(sn)))
 			return
 		}
-		d = &device{sn: sn, modelID: *req.ModelID, licence: LicenceActive}
+		d = &device{sn: sn, modelID: *req.ModelID, licence: protocol.LicenceActive}
 		s.devices[sn] = d
 	}
 	if req.ExpirePushToken != nil {
 		pt := s.pushTokens[*req.ExpirePushToken]
 		if pt == nil || pt.sn != sn {
-			writeAPIError(w, badParam("expirePushToken %s: not a push token of device %s", show(*req.ExpirePushToken), show(sn)))
+			writeAPIError(w, badParam("expirePushToken %s: not a push token of device %s", protocol.Show(*req.ExpirePushToken), protocol.Show(sn)))
 			return
 		}
 		pt.expire = s.now()
-		s.logf("wechat: push token %s of %s expired by request", show(*req.ExpirePushToken), sn)
+		s.logf("wechat: push token %s of %s expired by request", protocol.Show(*req.ExpirePushToken), sn)
 	}
 	if req.Licence != nil {
 		d.licence = *req.Licence
@@ -156,7 +147,7 @@ func (s *Server) handlePushes(w http.ResponseWriter, r *http.Request) {
 			s.expireIfOfflineLocked(d, now)
 		}
 	}
-	out := []Push{}
+	out := []protocol.Push{}
 	for _, p := range s.pushOrder {
 		if (sn == "" || p.SN == sn) && (roomID == "" || p.RoomID == roomID) {
 			out = append(out, *p)
@@ -164,7 +155,7 @@ func (s *Server) handlePushes(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, struct {
-		Pushes []Push `json:"pushes"`
+		Pushes []protocol.Push `json:"pushes"`
 	}{out})
 }
 
@@ -177,7 +168,7 @@ func (s *Server) handleTruth(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sn, roomID := q.Get("sn"), q.Get("roomId")
 	s.mu.Lock()
-	out := []TruthStamp{}
+	out := []protocol.TruthStamp{}
 	for _, t := range s.truth {
 		if (sn == "" || t.SN == sn) && (roomID == "" || t.RoomID == roomID) {
 			out = append(out, t)
@@ -185,7 +176,7 @@ func (s *Server) handleTruth(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, struct {
-		Truth []TruthStamp `json:"truth"`
+		Truth []protocol.TruthStamp `json:"truth"`
 	}{out})
 }
 
@@ -221,8 +212,8 @@ func (s *Server) addTruth(w http.ResponseWriter, r *http.Request, device bool) {
 	}
 	s.truth = append(s.truth, st)
 	writeJSON(w, http.StatusOK, struct {
-		ErrCode int        `json:"errcode"`
-		ErrMsg  string     `json:"errmsg"`
-		Stamp   TruthStamp `json:"stamp"`
+		ErrCode int                 `json:"errcode"`
+		ErrMsg  string              `json:"errmsg"`
+		Stamp   protocol.TruthStamp `json:"stamp"`
 	}{0, "ok", st})
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 )
 
 // benchCall places a call over HTTP and returns the room id.
@@ -102,17 +104,17 @@ func BenchmarkDecodeCallParams(b *testing.B) {
 	body := []byte(`{"roomType":"video","sn":"SN-0001","modelId":"model-1","pushToken":"PT0123456789abcdef","nickName":"Alice & \"Bob\" 😀","envVersion":"trial","customQuery":"a=1&b=2"}`)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := DecodeCallParams(body); err != nil {
+		if _, err := protocol.DecodeCallParams(body); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkBuildPushMessage(b *testing.B) {
-	p := CallParams{RoomType: "video", SN: "SN-0001", NickName: strings.Repeat("通", 200), CustomQuery: "a=1"}
+	p := protocol.CallParams{RoomType: "video", SN: "SN-0001", NickName: strings.Repeat("通", 200), CustomQuery: "a=1"}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := BuildPushMessage(p, "g0123456789abcdef01234567", DefaultAppID); err != nil {
+		if _, err := protocol.BuildPushMessage(p, "g0123456789abcdef01234567", DefaultAppID); err != nil {
 			b.Fatal(err)
 		}
 	}

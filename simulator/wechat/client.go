@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 )
 
 // defaultHTTP is used when DeviceClient.HTTP is nil. It has no overall
@@ -124,7 +126,7 @@ func (c *DeviceClient) sessionBody() (sessionReq, error) {
 }
 
 // do sends a JSON request and decodes a JSON reply into out (if not nil).
-// Error replies become *APIError.
+// Error replies become *protocol.APIError.
 func (c *DeviceClient) do(ctx context.Context, method, path string, body, out any) error {
 	u, err := c.endpoint(path)
 	if err != nil {
@@ -157,7 +159,7 @@ func (c *DeviceClient) do(ctx context.Context, method, path string, body, out an
 	return decodeReply(resp.StatusCode, data, out)
 }
 
-// decodeReply turns a reply into out or an *APIError.
+// decodeReply turns a reply into out or an *protocol.APIError.
 func decodeReply(status int, data []byte, out any) error {
 	// Keys are matched exactly: encoding/json would let "errCode" fill an
 	// "errcode" field.
@@ -167,22 +169,22 @@ func decodeReply(status int, data []byte, out any) error {
 		if raw, ok := fields["errcode"]; ok && json.Unmarshal(raw, &code) == nil && code != 0 {
 			var msg string
 			_ = json.Unmarshal(fields["errmsg"], &msg)
-			return &APIError{Code: code, Msg: msg, HTTPStatus: status}
+			return &protocol.APIError{ErrCode: code, ErrMsg: msg, HTTPStatus: status}
 		}
 	}
 	if status != http.StatusOK {
-		return fmt.Errorf("HTTP %d: %s", status, showRaw(data))
+		return fmt.Errorf("HTTP %d: %s", status, protocol.ShowRaw(data))
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("decode reply %s: %w", showRaw(data), err)
+			return fmt.Errorf("decode reply %s: %w", protocol.ShowRaw(data), err)
 		}
 	}
 	return nil
 }
 
 // Activate activates the device (POST /wmpf/activate) and keeps the session.
-// A licence that expired gives *APIError 23, no licence 24, a modelId that
+// A licence that expired gives *protocol.APIError 23, no licence 24, a modelId that
 // is not the device's 9.
 func (c *DeviceClient) Activate(ctx context.Context) error {
 	var out struct {
@@ -374,7 +376,7 @@ func (ps *PushStream) read() {
 		}
 		var m DeviceMessage
 		if err := json.Unmarshal(line, &m); err != nil {
-			send(streamItem{err: &StreamClosedError{Reason: "bad line " + showRaw(line), Err: err}})
+			send(streamItem{err: &StreamClosedError{Reason: "bad line " + protocol.ShowRaw(line), Err: err}})
 			return
 		}
 		if m.Type == "bye" {

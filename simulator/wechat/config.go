@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 )
 
 // Defaults used when a Config field is left zero.
 const (
-	DefaultAppID          = "wx0123456789abcdef"
+	DefaultAppID          = protocol.ExampleAppID
 	DefaultAppSecret      = "0123456789abcdef0123456789abcdef"
 	DefaultPushTokenTTL   = 24 * time.Hour
 	DefaultAccessTokenTTL = 7200 * time.Second
@@ -19,13 +19,6 @@ const (
 	DefaultJoinWait       = 20 * time.Second
 	DefaultPingInterval   = 10 * time.Second
 	DefaultDeviceTokenTTL = time.Hour
-)
-
-// Licence states of a device.
-const (
-	LicenceActive  = "active"
-	LicenceExpired = "expired"
-	LicenceNone    = "none"
 )
 
 // DeviceRecord is a device known to the backend before it activates.
@@ -80,14 +73,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.AppID == "" {
 		c.AppID = DefaultAppID
 	}
-	if err := checkAppID(c.AppID); err != nil {
+	if err := protocol.CheckAppID(c.AppID); err != nil {
 		return c, fmt.Errorf("wechat config: AppID: %w", err)
 	}
 	if c.AppSecret == "" {
 		c.AppSecret = DefaultAppSecret
 	}
 	if len(c.AppSecret) > 128 || strings.IndexFunc(c.AppSecret, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
-		return c, fmt.Errorf("wechat config: AppSecret %s: allowed 1 to 128 printable ASCII characters without spaces", show(c.AppSecret))
+		return c, fmt.Errorf("wechat config: AppSecret %s: allowed 1 to 128 printable ASCII characters without spaces", protocol.Show(c.AppSecret))
 	}
 	durations := []struct {
 		name string
@@ -112,17 +105,17 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	devices := make(map[string]DeviceRecord, len(c.Devices))
 	for sn, rec := range c.Devices {
-		if err := checkIdent(sn, 128); err != nil {
-			return c, fmt.Errorf("wechat config: Devices key (sn) %s: %w", show(sn), err)
+		if err := protocol.CheckIdent(sn, 128); err != nil {
+			return c, fmt.Errorf("wechat config: Devices key (sn) %s: %w", protocol.Show(sn), err)
 		}
-		if err := checkIdent(rec.ModelID, 128); err != nil {
-			return c, fmt.Errorf("wechat config: Devices[%s].ModelID %s: %w", show(sn), show(rec.ModelID), err)
+		if err := protocol.CheckIdent(rec.ModelID, 128); err != nil {
+			return c, fmt.Errorf("wechat config: Devices[%s].ModelID %s: %w", protocol.Show(sn), protocol.Show(rec.ModelID), err)
 		}
 		if rec.Licence == "" {
-			rec.Licence = LicenceActive
+			rec.Licence = protocol.LicenceActive
 		}
 		if !validLicence(rec.Licence) {
-			return c, fmt.Errorf("wechat config: Devices[%s].Licence %s: allowed %q, %q or %q", show(sn), show(rec.Licence), LicenceActive, LicenceExpired, LicenceNone)
+			return c, fmt.Errorf("wechat config: Devices[%s].Licence %s: allowed %q, %q or %q", protocol.Show(sn), protocol.Show(rec.Licence), protocol.LicenceActive, protocol.LicenceExpired, protocol.LicenceNone)
 		}
 		devices[sn] = rec
 	}
@@ -134,40 +127,5 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 func validLicence(l string) bool {
-	return l == LicenceActive || l == LicenceExpired || l == LicenceNone
-}
-
-// checkAppID checks the form "wx" + 16 lowercase hex digits.
-func checkAppID(id string) error {
-	ok := len(id) == 18 && strings.HasPrefix(id, "wx")
-	if ok {
-		for _, c := range id[2:] {
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-				ok = false
-				break
-			}
-		}
-	}
-	if !ok {
-		return fmt.Errorf("%s: allowed \"wx\" followed by 16 lowercase hex digits, e.g. %q", show(id), DefaultAppID)
-	}
-	return nil
-}
-
-// checkIdent checks an identifier such as an sn, a modelId or a token: 1 to
-// max bytes of valid UTF-8 without whitespace or control characters.
-func checkIdent(s string, max int) error {
-	switch {
-	case s == "":
-		return fmt.Errorf("empty; allowed 1 to %d bytes without whitespace or control characters", max)
-	case len(s) > max:
-		return fmt.Errorf("%d bytes long; allowed at most %d", len(s), max)
-	case !utf8.ValidString(s):
-		return fmt.Errorf("not valid UTF-8")
-	}
-	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(s[i:])
-		return fmt.Errorf("contains %q at byte %d; whitespace and control characters are not allowed", r, i)
-	}
-	return nil
+	return l == protocol.LicenceActive || l == protocol.LicenceExpired || l == protocol.LicenceNone
 }

@@ -7,56 +7,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 )
-
-// Push statuses.
-const (
-	PushQueued    = "queued"    // waiting for the device's push stream
-	PushDelivered = "delivered" // written and flushed to the device's push stream
-	PushAcked     = "acked"     // the device acknowledged it (/wmpf/ack)
-	PushExpired   = "expired"   // dropped: the device was or went offline before delivery
-)
-
-// Push kinds.
-const (
-	PushKindCall = "call" // built by callWMPF
-	PushKindAPI  = "api"  // sent through /wxa/business/runtime/pushappmsg
-)
-
-// Push is one push message to a device, as /sim/pushes lists it.
-type Push struct {
-	ID          string    `json:"id"`
-	SN          string    `json:"sn"`
-	Kind        string    `json:"kind"`
-	RoomID      string    `json:"roomId,omitempty"`
-	GroupID     string    `json:"groupId,omitempty"`
-	Msg         string    `json:"msg"`
-	QueuedAt    time.Time `json:"queuedAt"`
-	DeliveredAt time.Time `json:"deliveredAt,omitzero"`
-	AckedAt     time.Time `json:"ackedAt,omitzero"`
-	ExpiredAt   time.Time `json:"expiredAt,omitzero"`
-	Status      string    `json:"status"`
-}
-
-// DeviceStatus is one device, as /sim/devices lists it.
-type DeviceStatus struct {
-	SN        string `json:"sn"`
-	ModelID   string `json:"modelId"`
-	Licence   string `json:"licence"`
-	Activated bool   `json:"activated"`
-	// Online: connected, or activated / disconnected less than
-	// Config.OfflineGrace ago.
-	Online          bool      `json:"online"`
-	Connected       bool      `json:"connected"`
-	LastSeen        time.Time `json:"lastSeen,omitzero"`
-	PushTokenExpiry time.Time `json:"pushTokenExpiry,omitzero"`
-	// PushToken is the newest token issued to the device: what the device
-	// maker's server would keep for sn. The admin API shows it so that a
-	// caller (wmpf-sim call, curl) can find it.
-	PushToken  string `json:"pushToken,omitempty"`
-	ActiveRoom string `json:"activeRoom,omitempty"`
-	Queued     int    `json:"queued"`
-}
 
 type device struct {
 	sn, modelID, licence string
@@ -79,7 +32,7 @@ type pushToken struct {
 
 type outLine struct {
 	data []byte
-	push *Push
+	push *protocol.Push
 }
 
 // streamConn is one open /wmpf/push stream.
@@ -120,8 +73,8 @@ func (s *Server) expireIfOfflineLocked(d *device, now time.Time) {
 	}
 	n := 0
 	for _, l := range d.pending {
-		if l.push != nil && l.push.Status == PushQueued {
-			l.push.Status = PushExpired
+		if l.push != nil && l.push.Status == protocol.PushQueued {
+			l.push.Status = protocol.PushExpired
 			l.push.ExpiredAt = now
 			n++
 		}
@@ -136,7 +89,7 @@ func (s *Server) enqueueLocked(d *device, l outLine, now time.Time) bool {
 	s.expireIfOfflineLocked(d, now)
 	if !s.onlineLocked(d, now) {
 		if l.push != nil {
-			l.push.Status = PushExpired
+			l.push.Status = protocol.PushExpired
 			l.push.ExpiredAt = now
 		}
 		s.logf("wechat: device %s offline: dropped %s", d.sn, l.data)
@@ -177,8 +130,8 @@ func (s *Server) disconnectedLocked(d *device, now time.Time) {
 	d.graceTimer = time.AfterFunc(s.cfg.OfflineGrace, fire)
 }
 
-func (s *Server) statusLocked(d *device, now time.Time) DeviceStatus {
-	return DeviceStatus{
+func (s *Server) statusLocked(d *device, now time.Time) protocol.DeviceStatus {
+	return protocol.DeviceStatus{
 		SN: d.sn, ModelID: d.modelID, Licence: d.licence, Activated: d.activated,
 		Online: s.onlineLocked(d, now), Connected: d.conn != nil, LastSeen: d.lastSeen,
 		PushTokenExpiry: d.pushTokenExpiry, PushToken: d.pushToken, ActiveRoom: d.activeRoom, Queued: len(d.pending),
@@ -193,7 +146,7 @@ type sessionReq struct {
 }
 
 func badParam(format string, args ...any) *apiError {
-	return newAPIError(http.StatusBadRequest, ErrcodeBadParameter, format, args...)
+	return newAPIError(http.StatusBadRequest, protocol.ErrcodeBadParameter, format, args...)
 }
 
 // readDeviceReq reads a strict JSON body into v.
@@ -210,18 +163,18 @@ func readDeviceReq(w http.ResponseWriter, r *http.Request, v any) *apiError {
 
 // deviceLocked authenticates a device request by sn and session.
 func (s *Server) deviceLocked(sn, session string) (*device, *apiError) {
-	if err := checkIdent(sn, 128); err != nil {
-		return nil, badParam("sn %s: %v", show(sn), err)
+	if err := protocol.CheckIdent(sn, 128); err != nil {
+		return nil, badParam("sn %s: %v", protocol.Show(sn), err)
 	}
 	if session == "" {
 		return nil, badParam("session is required (the session /wmpf/activate returned)")
 	}
 	d := s.devices[sn]
 	if d == nil || !d.activated {
-		return nil, newAPIError(http.StatusUnauthorized, ErrcodeInvalidCredential, "sn %s has not activated; POST /wmpf/activate first", show(sn))
+		return nil, newAPIError(http.StatusUnauthorized, protocol.ErrcodeInvalidCredential, "sn %s has not activated; POST /wmpf/activate first", protocol.Show(sn))
 	}
 	if d.session != session {
-		return nil, newAPIError(http.StatusUnauthorized, ErrcodeInvalidCredential, "session %s is not the current session of sn %s (the device activated again since); activate again", show(session), show(sn))
+		return nil, newAPIError(http.StatusUnauthorized, protocol.ErrcodeInvalidCredential, "session %s is not the current session of sn %s (the device activated again since); activate again", protocol.Show(session), protocol.Show(sn))
 	}
 	d.lastSeen = s.now()
 	return d, nil
@@ -236,12 +189,12 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, e)
 		return
 	}
-	if err := checkIdent(req.SN, 128); err != nil {
-		writeAPIError(w, badParam("sn %s: %v", show(req.SN), err))
+	if err := protocol.CheckIdent(req.SN, 128); err != nil {
+		writeAPIError(w, badParam("sn %s: %v", protocol.Show(req.SN), err))
 		return
 	}
-	if err := checkIdent(req.ModelID, 128); err != nil {
-		writeAPIError(w, badParam("modelId %s: %v", show(req.ModelID), err))
+	if err := protocol.CheckIdent(req.ModelID, 128); err != nil {
+		writeAPIError(w, badParam("modelId %s: %v", protocol.Show(req.ModelID), err))
 		return
 	}
 	s.mu.Lock()
@@ -249,27 +202,27 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	d := s.devices[req.SN]
 	if d == nil {
-		d = &device{sn: req.SN, modelID: req.ModelID, licence: LicenceActive}
+		d = &device{sn: req.SN, modelID: req.ModelID, licence: protocol.LicenceActive}
 		s.devices[req.SN] = d
 		s.logf("wechat: registered device %s (modelId %s) on activation", req.SN, req.ModelID)
 	}
 	switch {
-	case d.licence == LicenceExpired:
-		writeAPIError(w, newAPIError(http.StatusForbidden, CodeLicenceExpired, "the licence of device %s has expired", show(req.SN)))
+	case d.licence == protocol.LicenceExpired:
+		writeAPIError(w, newAPIError(http.StatusForbidden, protocol.CodeLicenceExpired, "the licence of device %s has expired", protocol.Show(req.SN)))
 		return
-	case d.licence == LicenceNone:
-		writeAPIError(w, newAPIError(http.StatusForbidden, CodeNotActivated, "device %s has no licence: it cannot be activated", show(req.SN)))
+	case d.licence == protocol.LicenceNone:
+		writeAPIError(w, newAPIError(http.StatusForbidden, protocol.CodeNotActivated, "device %s has no licence: it cannot be activated", protocol.Show(req.SN)))
 		return
 	case d.modelID != req.ModelID:
-		writeAPIError(w, newAPIError(http.StatusForbidden, CodeNotAuthorised, "not authorised: modelId %s does not match the modelId of device %s (%s)", show(req.ModelID), show(req.SN), show(d.modelID)))
+		writeAPIError(w, newAPIError(http.StatusForbidden, protocol.CodeNotAuthorised, "not authorised: modelId %s does not match the modelId of device %s (%s)", protocol.Show(req.ModelID), protocol.Show(req.SN), protocol.Show(d.modelID)))
 		return
 	}
 	// A device that activates again has restarted WMPF: a call it had
 	// answered is gone with the old process (a ringing one can still be
 	// answered, from the queued push).
 	if d.activeRoom != "" {
-		if rm := s.rooms[d.activeRoom]; rm != nil && (rm.state == StateAnswered || rm.state == StateOngoing) {
-			s.endLocked(rm, now, EndByListener, "hangUpVoip", map[string]any{"reason": EndByListener, "cause": "device re-activated"}, false)
+		if rm := s.rooms[d.activeRoom]; rm != nil && (rm.state == protocol.StateAnswered || rm.state == protocol.StateOngoing) {
+			s.endLocked(rm, now, protocol.EndByListener, "hangUpVoip", map[string]any{"reason": protocol.EndByListener, "cause": "device re-activated"}, false)
 		}
 	}
 	d.activated = true
@@ -359,15 +312,15 @@ func (s *Server) handleAck(w http.ResponseWriter, r *http.Request) {
 	case req.ID == "":
 		writeAPIError(w, badParam("id is required (the id of a push from the push stream)"))
 	case p == nil || p.SN != d.sn:
-		writeAPIError(w, newAPIError(http.StatusNotFound, ErrcodeNotFound, "no push %s for sn %s", show(req.ID), show(d.sn)))
-	case p.Status == PushDelivered:
-		p.Status = PushAcked
+		writeAPIError(w, newAPIError(http.StatusNotFound, protocol.ErrcodeNotFound, "no push %s for sn %s", protocol.Show(req.ID), protocol.Show(d.sn)))
+	case p.Status == protocol.PushDelivered:
+		p.Status = protocol.PushAcked
 		p.AckedAt = s.now()
 		writeOK(w)
-	case p.Status == PushAcked:
+	case p.Status == protocol.PushAcked:
 		writeOK(w)
 	default:
-		writeAPIError(w, newAPIError(http.StatusConflict, ErrcodeWrongState, "push %s is %s; only a delivered push can be acked", show(req.ID), p.Status))
+		writeAPIError(w, newAPIError(http.StatusConflict, protocol.ErrcodeWrongState, "push %s is %s; only a delivered push can be acked", protocol.Show(req.ID), p.Status))
 	}
 }
 
@@ -406,7 +359,7 @@ func (s *Server) handlePushStream(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		writeAPIError(w, newAPIError(http.StatusServiceUnavailable, ErrcodeNotFound, "server closing"))
+		writeAPIError(w, newAPIError(http.StatusServiceUnavailable, protocol.ErrcodeNotFound, "server closing"))
 		return
 	}
 	d, e := s.deviceLocked(q.Get("sn"), q.Get("session"))
@@ -509,8 +462,8 @@ func (s *Server) drain(d *device, c *streamConn, write func([]byte) error) error
 	d.pending = nil
 	now := s.now()
 	for _, l := range lines {
-		if l.push != nil && l.push.Status == PushQueued {
-			l.push.Status = PushDelivered
+		if l.push != nil && l.push.Status == protocol.PushQueued {
+			l.push.Status = protocol.PushDelivered
 			l.push.DeliveredAt = now
 		}
 	}
@@ -518,8 +471,8 @@ func (s *Server) drain(d *device, c *streamConn, write func([]byte) error) error
 	putBack := func(rest []outLine) {
 		s.mu.Lock()
 		for _, l := range rest {
-			if l.push != nil && l.push.Status == PushDelivered {
-				l.push.Status = PushQueued
+			if l.push != nil && l.push.Status == protocol.PushDelivered {
+				l.push.Status = protocol.PushQueued
 				l.push.DeliveredAt = time.Time{}
 			}
 		}
@@ -549,9 +502,9 @@ func (s *Server) drain(d *device, c *streamConn, write func([]byte) error) error
 func (s *Server) handlePushAppMsg(w http.ResponseWriter, r *http.Request) {
 	fail := func(code int, format string, args ...any) {
 		// A faulty WeChat side skips the check and reports success.
-		if (code == ErrcodeBadParameter && s.has(FaultNoValidation)) ||
-			(code == ErrcodeMsgTooLong && s.has(FaultNoSizeLimit)) ||
-			(code == ErrcodeInvalidPushToken && s.has(FaultAcceptAnyToken)) {
+		if (code == protocol.ErrcodeBadParameter && s.has(FaultNoValidation)) ||
+			(code == protocol.ErrcodeMsgTooLong && s.has(FaultNoSizeLimit)) ||
+			(code == protocol.ErrcodeInvalidPushToken && s.has(FaultAcceptAnyToken)) {
 			s.logf("wechat: fault: pushappmsg accepted what should fail: "+format, args...)
 			writeOK(w)
 			return
@@ -560,33 +513,33 @@ func (s *Server) handlePushAppMsg(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := readBody(w, r)
 	if err != nil {
-		fail(ErrcodeBadParameter, "invalid parameter: %v", err)
+		fail(protocol.ErrcodeBadParameter, "invalid parameter: %v", err)
 		return
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
-		fail(ErrcodeBadParameter, "invalid parameter: body %s is not a JSON object; allowed {\"msg\":\"…\",\"push_token\":\"…\"}", showRaw(body))
+		fail(protocol.ErrcodeBadParameter, "invalid parameter: body %s is not a JSON object; allowed {\"msg\":\"…\",\"push_token\":\"…\"}", protocol.ShowRaw(body))
 		return
 	}
 	for k := range fields {
 		if k != "msg" && k != "push_token" {
-			fail(ErrcodeBadParameter, "invalid parameter: unknown field %s; allowed msg, push_token", show(k))
+			fail(protocol.ErrcodeBadParameter, "invalid parameter: unknown field %s; allowed msg, push_token", protocol.Show(k))
 			return
 		}
 	}
 	str := func(name string) (string, bool) {
 		raw, ok := fields[name]
 		if !ok {
-			fail(ErrcodeBadParameter, "invalid parameter: %s is missing; allowed a non-empty string", name)
+			fail(protocol.ErrcodeBadParameter, "invalid parameter: %s is missing; allowed a non-empty string", name)
 			return "", false
 		}
 		var v string
-		if jsonKind(raw) != "string" || json.Unmarshal(raw, &v) != nil {
-			fail(ErrcodeBadParameter, "invalid parameter: %s is %s %s; allowed a non-empty string", name, jsonKind(raw), showRaw(raw))
+		if protocol.JSONKind(raw) != "string" || json.Unmarshal(raw, &v) != nil {
+			fail(protocol.ErrcodeBadParameter, "invalid parameter: %s is %s %s; allowed a non-empty string", name, protocol.JSONKind(raw), protocol.ShowRaw(raw))
 			return "", false
 		}
 		if v == "" {
-			fail(ErrcodeBadParameter, "invalid parameter: %s is empty; allowed a non-empty string", name)
+			fail(protocol.ErrcodeBadParameter, "invalid parameter: %s is empty; allowed a non-empty string", name)
 			return "", false
 		}
 		return v, true
@@ -599,8 +552,8 @@ func (s *Server) handlePushAppMsg(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if len(msg) > MaxPushMsgBytes {
-		fail(ErrcodeMsgTooLong, "msg too long: %d bytes; allowed at most %d bytes", len(msg), MaxPushMsgBytes)
+	if len(msg) > protocol.MaxPushMsgBytes {
+		fail(protocol.ErrcodeMsgTooLong, "msg too long: %d bytes; allowed at most %d bytes", len(msg), protocol.MaxPushMsgBytes)
 		return
 	}
 	s.mu.Lock()
@@ -608,26 +561,26 @@ func (s *Server) handlePushAppMsg(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	pt := s.pushTokens[token]
 	if pt == nil {
-		fail(ErrcodeInvalidPushToken, "invalid push_token %s: unknown", show(token))
+		fail(protocol.ErrcodeInvalidPushToken, "invalid push_token %s: unknown", protocol.Show(token))
 		return
 	}
 	if !now.Before(pt.expire) {
-		fail(ErrcodeInvalidPushToken, "invalid push_token %s: expired at %s", show(token), pt.expire.UTC().Format(time.RFC3339))
+		fail(protocol.ErrcodeInvalidPushToken, "invalid push_token %s: expired at %s", protocol.Show(token), pt.expire.UTC().Format(time.RFC3339))
 		return
 	}
 	d := s.devices[pt.sn]
 	if d == nil {
-		fail(ErrcodeInvalidPushToken, "invalid push_token %s: its device is gone", show(token))
+		fail(protocol.ErrcodeInvalidPushToken, "invalid push_token %s: its device is gone", protocol.Show(token))
 		return
 	}
-	p := s.newPushLocked(d, PushKindAPI, "", "", msg, now)
+	p := s.newPushLocked(d, protocol.PushKindAPI, "", "", msg, now)
 	s.enqueueLocked(d, outLine{data: marshalLine(pushLine{"push", p.ID, msg}), push: p}, now)
 	s.logf("wechat: pushappmsg %s to %s: %s", p.ID, d.sn, p.Status)
 	writeOK(w)
 }
 
-func (s *Server) newPushLocked(d *device, kind, roomID, groupID, msg string, now time.Time) *Push {
-	p := &Push{ID: newID("P", 12), SN: d.sn, Kind: kind, RoomID: roomID, GroupID: groupID, Msg: msg, QueuedAt: now, Status: PushQueued}
+func (s *Server) newPushLocked(d *device, kind, roomID, groupID, msg string, now time.Time) *protocol.Push {
+	p := &protocol.Push{ID: newID("P", 12), SN: d.sn, Kind: kind, RoomID: roomID, GroupID: groupID, Msg: msg, QueuedAt: now, Status: protocol.PushQueued}
 	s.pushes[p.ID] = p
 	s.pushOrder = append(s.pushOrder, p)
 	return p

@@ -3,6 +3,8 @@ package wechat
 import (
 	"strings"
 	"testing"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 )
 
 // Each fault turns one refusal into a success, and only that one.
@@ -31,12 +33,12 @@ func TestFaultsSkipTheirChecks(t *testing.T) {
 		}
 	}
 	checks := []check{
-		{"bad roomType", FaultNoValidation, CodeRoomType, callWith(func(b map[string]any) { b["roomType"] = "fax" })},
-		{"unknown token", FaultAcceptAnyToken, CodeBadPushToken, callWith(func(b map[string]any) { b["pushToken"] = "nope" })},
-		{"offline sn", FaultOfflineAccepted, CodeDeviceOffline, callWith(func(b map[string]any) { b["sn"] = "NEVER-SEEN" })},
-		{"too long", FaultNoSizeLimit, CodeNickName, callWith(func(b map[string]any) { b["nickName"] = strings.Repeat("x", 6000) })},
-		{"pushappmsg missing msg", FaultNoValidation, ErrcodeBadParameter, push(map[string]any{"push_token": "x"})},
-		{"pushappmsg unknown token", FaultAcceptAnyToken, ErrcodeInvalidPushToken, push(map[string]any{"msg": "{}", "push_token": "nope"})},
+		{"bad roomType", FaultNoValidation, protocol.CodeRoomType, callWith(func(b map[string]any) { b["roomType"] = "fax" })},
+		{"unknown token", FaultAcceptAnyToken, protocol.CodeBadPushToken, callWith(func(b map[string]any) { b["pushToken"] = "nope" })},
+		{"offline sn", FaultOfflineAccepted, protocol.CodeDeviceOffline, callWith(func(b map[string]any) { b["sn"] = "NEVER-SEEN" })},
+		{"too long", FaultNoSizeLimit, protocol.CodeNickName, callWith(func(b map[string]any) { b["nickName"] = strings.Repeat("x", 6000) })},
+		{"pushappmsg missing msg", FaultNoValidation, protocol.ErrcodeBadParameter, push(map[string]any{"push_token": "x"})},
+		{"pushappmsg unknown token", FaultAcceptAnyToken, protocol.ErrcodeInvalidPushToken, push(map[string]any{"msg": "{}", "push_token": "nope"})},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,7 +69,7 @@ func TestLicenceFault(t *testing.T) {
 		d := newDevice(t, s, "SN-L", "M1")
 		admin(t, s, "POST", "/sim/devices/SN-L", map[string]any{"licence": "expired"})
 		_, r := placeCall(t, s, callBody(d))
-		if faulty && r.ErrCode != 0 || !faulty && r.ErrCode != CodeLicenceExpired {
+		if faulty && r.ErrCode != 0 || !faulty && r.ErrCode != protocol.CodeLicenceExpired {
 			t.Fatalf("faulty=%v: code %d", faulty, r.ErrCode)
 		}
 	}

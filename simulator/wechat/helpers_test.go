@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 )
 
 // fakeClock is a clock tests advance by hand.
@@ -186,16 +188,16 @@ func mustCall(t testing.TB, s *Server, body any) callReply {
 	return r
 }
 
-func getRoom(t testing.TB, s *Server, id string) RoomStatus {
+func getRoom(t testing.TB, s *Server, id string) protocol.Room {
 	t.Helper()
 	st, data := admin(t, s, "GET", "/sim/voip/rooms/"+id, nil)
 	if st != 200 {
 		t.Fatalf("room %s: HTTP %d %s", id, st, data)
 	}
-	return decode[RoomStatus](t, data)
+	return decode[protocol.Room](t, data)
 }
 
-func eventNames(r RoomStatus) []string {
+func eventNames(r protocol.Room) []string {
 	var out []string
 	for _, e := range r.Events {
 		out = append(out, e.Name)
@@ -203,13 +205,13 @@ func eventNames(r RoomStatus) []string {
 	return out
 }
 
-func deviceStatus(t testing.TB, s *Server, sn string) DeviceStatus {
+func deviceStatus(t testing.TB, s *Server, sn string) protocol.DeviceStatus {
 	t.Helper()
 	st, data := admin(t, s, "GET", "/sim/devices/"+sn, nil)
 	if st != 200 {
 		t.Fatalf("device %s: HTTP %d %s", sn, st, data)
 	}
-	return decode[DeviceStatus](t, data)
+	return decode[protocol.DeviceStatus](t, data)
 }
 
 // eventually polls cond (state that has no event to wait on, such as the
@@ -228,9 +230,9 @@ func eventually(t testing.TB, what string, cond func() bool) {
 }
 
 func apiCode(err error) int {
-	var ae *APIError
+	var ae *protocol.APIError
 	if errors.As(err, &ae) {
-		return ae.Code
+		return ae.ErrCode
 	}
 	return -1
 }

@@ -1,6 +1,10 @@
 package wechat
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
+)
 
 // A device that activates again restarted WMPF: the call it was in is over,
 // and it can be called again; a call still ringing survives.
@@ -11,11 +15,11 @@ func TestReactivationEndsTheCallTheDeviceWasIn(t *testing.T) {
 	if err := d.Answer(testCtx(t), r.RoomID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the call going on", func() bool { return getRoom(t, s, r.RoomID).State == StateOngoing })
+	eventually(t, "the call going on", func() bool { return getRoom(t, s, r.RoomID).State == protocol.StateOngoing })
 	if err := d.Activate(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if st := getRoom(t, s, r.RoomID); st.State != StateEnded || st.EndReason != EndByListener {
+	if st := getRoom(t, s, r.RoomID); st.State != protocol.StateEnded || st.EndReason != protocol.EndByListener {
 		t.Fatalf("room after re-activation: %s %s", st.State, st.EndReason)
 	}
 	tok, _, err := d.PushToken(testCtx(t))
@@ -27,7 +31,7 @@ func TestReactivationEndsTheCallTheDeviceWasIn(t *testing.T) {
 	if err := d.Activate(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if st := getRoom(t, s, ringing.RoomID); st.State != StateRinging {
+	if st := getRoom(t, s, ringing.RoomID); st.State != protocol.StateRinging {
 		t.Fatalf("a ringing call after re-activation: %s", st.State)
 	}
 }

@@ -4,63 +4,13 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 )
-
-// Room states.
-const (
-	StateRinging  = "ringing"  // placed, the device has not answered
-	StateAnswered = "answered" // the device answered, the caller has not joined
-	StateOngoing  = "ongoing"  // both are in the room
-	StateEnded    = "ended"
-)
-
-// End reasons of a room.
-const (
-	EndCancelled       = "cancelled"       // the caller cancelled while ringing (device: cancelVoip)
-	EndRejected        = "rejected"        // the device rejected (rejectVoip)
-	EndTimeout         = "timeout"         // nobody answered within RingTimeout (device: timeout)
-	EndAbortByCaller   = "abortByCaller"   // the caller did not join within JoinWait, or hung up before joining (device: abortVoip)
-	EndAbortByListener = "abortByListener" // the device hung up before the caller joined
-	EndByCaller        = "endByCaller"     // the caller hung up a call in progress (device: hangUpVoip)
-	EndByListener      = "endByListener"   // the device hung up a call in progress
-	EndTimeLimit       = "timeLimit"       // the call reached callWMPF's timeLimit (device: hangUpVoip)
-)
-
-// RoomEvent is one event of a room, named as the plugin's onVoipEvent names
-// it (startVoip, hangOnVoip, rejectVoip, cancelVoip, abortVoip, timeout,
-// joinedRoomByCaller, joinFailCaller, hangUpVoip, endVoip, finishVoip).
-type RoomEvent struct {
-	Name string         `json:"name"`
-	At   time.Time      `json:"at"`
-	Data map[string]any `json:"data"`
-}
-
-// RoomStatus is a room as GET /sim/voip/rooms/{roomId} shows it.
-type RoomStatus struct {
-	RoomID        string      `json:"roomId"`
-	GroupID       string      `json:"groupId"`
-	SN            string      `json:"sn"`
-	ModelID       string      `json:"modelId"`
-	RoomType      string      `json:"roomType"`
-	NickName      string      `json:"nickName"`
-	EnvVersion    string      `json:"envVersion"`
-	CustomQuery   string      `json:"customQuery,omitempty"`
-	TimeLimit     int         `json:"timeLimit,omitempty"`
-	CallerJoin    string      `json:"callerJoin"`
-	State         string      `json:"state"`
-	EndReason     string      `json:"endReason,omitempty"`
-	PushID        string      `json:"pushId"`
-	CreatedAt     time.Time   `json:"createdAt"`
-	AnsweredAt    time.Time   `json:"answeredAt,omitzero"`
-	OngoingAt     time.Time   `json:"ongoingAt,omitzero"`
-	EndedAt       time.Time   `json:"endedAt,omitzero"`
-	CancelAckedAt time.Time   `json:"cancelAckedAt,omitzero"`
-	Events        []RoomEvent `json:"events"`
-}
 
 type room struct {
 	id, groupID, sn string
-	params          CallParams
+	params          protocol.CallParams
 	pushID          string
 	state           string
 	endReason       string
@@ -70,7 +20,7 @@ type room struct {
 	endedAt         time.Time
 	cancelAckedAt   time.Time
 	joinAt          time.Time // when the caller joins after the answer; zero: never
-	events          []RoomEvent
+	events          []protocol.RoomEvent
 	timer           *time.Timer
 }
 
@@ -81,17 +31,17 @@ func (r *room) stopTimer() {
 	}
 }
 
-func (r *room) status() RoomStatus {
+func (r *room) status() protocol.Room {
 	cj := r.params.Sim.CallerJoin
 	if cj == "" {
-		cj = CallerJoinImmediate
+		cj = protocol.CallerJoinImmediate
 	}
-	return RoomStatus{
+	return protocol.Room{
 		RoomID: r.id, GroupID: r.groupID, SN: r.sn, ModelID: r.params.ModelID, RoomType: r.params.RoomType,
 		NickName: r.params.NickName, EnvVersion: r.params.EnvVersion, CustomQuery: r.params.CustomQuery,
 		TimeLimit: r.params.TimeLimit, CallerJoin: cj, State: r.state, EndReason: r.endReason, PushID: r.pushID,
 		CreatedAt: r.createdAt, AnsweredAt: r.answeredAt, OngoingAt: r.ongoingAt, EndedAt: r.endedAt,
-		CancelAckedAt: r.cancelAckedAt, Events: append([]RoomEvent(nil), r.events...),
+		CancelAckedAt: r.cancelAckedAt, Events: append([]protocol.RoomEvent(nil), r.events...),
 	}
 }
 
@@ -99,21 +49,21 @@ func (r *room) event(name string, at time.Time, data map[string]any) {
 	if data == nil {
 		data = map[string]any{}
 	}
-	r.events = append(r.events, RoomEvent{Name: name, At: at, Data: data})
+	r.events = append(r.events, protocol.RoomEvent{Name: name, At: at, Data: data})
 }
 
 // nextDeadline is the next time a timer may change the room (zero: none).
 func (s *Server) nextDeadline(r *room) time.Time {
 	switch r.state {
-	case StateRinging:
+	case protocol.StateRinging:
 		return r.createdAt.Add(s.cfg.RingTimeout)
-	case StateAnswered:
+	case protocol.StateAnswered:
 		abort := r.answeredAt.Add(s.cfg.JoinWait)
 		if !r.joinAt.IsZero() && r.joinAt.Before(abort) {
 			return r.joinAt
 		}
 		return abort
-	case StateOngoing:
+	case protocol.StateOngoing:
 		if r.params.TimeLimit > 0 {
 			return r.ongoingAt.Add(time.Duration(r.params.TimeLimit) * time.Second)
 		}
@@ -138,7 +88,7 @@ func (s *Server) armRoomLocked(r *room, now time.Time) {
 func (s *Server) fireRoom(r *room) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || r.state == StateEnded {
+	if s.closed || r.state == protocol.StateEnded {
 		return
 	}
 	// advanceRoomLocked re-arms after a change; a timer that fired early
@@ -160,16 +110,16 @@ func (s *Server) advanceRoomLocked(r *room, now time.Time) bool {
 		}
 		changed = true
 		switch r.state {
-		case StateRinging:
-			s.endLocked(r, dl, EndTimeout, "timeout", nil, true)
-		case StateAnswered:
+		case protocol.StateRinging:
+			s.endLocked(r, dl, protocol.EndTimeout, "timeout", nil, true)
+		case protocol.StateAnswered:
 			if !r.joinAt.IsZero() && dl.Equal(r.joinAt) && r.joinAt.Before(r.answeredAt.Add(s.cfg.JoinWait)) {
 				s.joinLocked(r, dl)
 			} else {
-				s.endLocked(r, dl, EndAbortByCaller, "abortVoip", map[string]any{"reason": "abortByCaller"}, true)
+				s.endLocked(r, dl, protocol.EndAbortByCaller, "abortVoip", map[string]any{"reason": "abortByCaller"}, true)
 			}
-		case StateOngoing:
-			s.endLocked(r, dl, EndTimeLimit, "hangUpVoip", map[string]any{"reason": "timeLimit"}, true)
+		case protocol.StateOngoing:
+			s.endLocked(r, dl, protocol.EndTimeLimit, "hangUpVoip", map[string]any{"reason": "timeLimit"}, true)
 		}
 	}
 	if changed {
@@ -191,13 +141,13 @@ func (s *Server) sendVoipLocked(r *room, event string, data map[string]any, now 
 }
 
 func (s *Server) answerLocked(r *room, now time.Time) {
-	r.state = StateAnswered
+	r.state = protocol.StateAnswered
 	r.answeredAt = now
 	r.event("hangOnVoip", now, nil)
-	if r.params.Sim.CallerJoin == CallerJoinFail {
+	if r.params.Sim.CallerJoin == protocol.CallerJoinFail {
 		r.event("joinFailCaller", now, map[string]any{"errCode": 2000, "errMsg": `the caller failed to join the room (sim.callerJoin "fail")`})
 	}
-	if ms, ok := r.params.Sim.callerJoinDelay(); ok {
+	if ms, ok := r.params.Sim.CallerJoinDelay(); ok {
 		if ms == 0 {
 			s.joinLocked(r, now)
 		} else {
@@ -208,7 +158,7 @@ func (s *Server) answerLocked(r *room, now time.Time) {
 }
 
 func (s *Server) joinLocked(r *room, at time.Time) {
-	r.state = StateOngoing
+	r.state = protocol.StateOngoing
 	r.ongoingAt = at
 	r.event("joinedRoomByCaller", at, nil)
 	s.sendVoipLocked(r, "joinedRoomByCaller", nil, at)
@@ -222,7 +172,7 @@ func (s *Server) endLocked(r *room, at time.Time, reason, event string, data map
 	if !r.ongoingAt.IsZero() {
 		keep = at.Sub(r.ongoingAt)
 	}
-	r.state = StateEnded
+	r.state = protocol.StateEnded
 	r.endReason = reason
 	r.endedAt = at
 	r.event(event, at, data)
@@ -243,25 +193,25 @@ func (s *Server) endLocked(r *room, at time.Time, reason, event string, data map
 
 // ---- callWMPF ----
 
-func writeCallError(w http.ResponseWriter, e *CallError) {
+func writeCallError(w http.ResponseWriter, e *protocol.CallError) {
 	writeJSON(w, e.HTTPStatus, e)
 }
 
-func backendErr(status, code int, sn, reason, format string, args ...any) *CallError {
-	return callErr(status, code, map[string]any{"sn": truncate(sn), "reason": reason}, format, args...)
+func backendErr(status, code int, sn, reason, format string, args ...any) *protocol.CallError {
+	return protocol.NewCallError(status, code, map[string]any{"sn": protocol.Truncate(sn), "reason": reason}, format, args...)
 }
 
 func (s *Server) handleCallWMPF(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
-		writeCallError(w, paramErr(CodeBody, "body", "", "one JSON object of at most 1 MiB", "request body: %v", err))
+		writeCallError(w, protocol.NewParamError(protocol.CodeBody, "body", "", "one JSON object of at most 1 MiB", "request body: %v", err))
 		return
 	}
-	p, err := DecodeCallParams(body)
+	p, err := protocol.DecodeCallParams(body)
 	if err != nil {
-		var cerr *CallError
+		var cerr *protocol.CallError
 		if !errors.As(err, &cerr) {
-			cerr = paramErr(CodeBody, "body", "", "one JSON object", "%v", err)
+			cerr = protocol.NewParamError(protocol.CodeBody, "body", "", "one JSON object", "%v", err)
 		}
 		if _, tooLong := cerr.Cause["messageBytes"]; tooLong {
 			s.refuseCall(w, cerr, FaultNoValidation, FaultNoSizeLimit)
@@ -271,11 +221,11 @@ func (s *Server) handleCallWMPF(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	groupID := newGroupID()
-	msg, err := BuildPushMessage(p, groupID, s.cfg.AppID)
+	msg, err := protocol.BuildPushMessage(p, groupID, s.cfg.AppID)
 	if err != nil {
-		var cerr *CallError
+		var cerr *protocol.CallError
 		if !errors.As(err, &cerr) {
-			cerr = paramErr(CodeBody, "body", "", "", "%v", err)
+			cerr = protocol.NewParamError(protocol.CodeBody, "body", "", "", "%v", err)
 		}
 		s.refuseCall(w, cerr, FaultNoValidation, FaultNoSizeLimit)
 		return
@@ -286,7 +236,7 @@ func (s *Server) handleCallWMPF(w http.ResponseWriter, r *http.Request) {
 	d, cerr := s.checkCallLocked(&p, now)
 	if cerr == nil && d == nil {
 		// an unknown device let through by a fault: nothing to ring
-		s.refuseCall(w, backendErr(http.StatusNotFound, CodeDeviceOffline, p.SN, "never activated", "device offline"), FaultOfflineAccepted)
+		s.refuseCall(w, backendErr(http.StatusNotFound, protocol.CodeDeviceOffline, p.SN, "never activated", "device offline"), FaultOfflineAccepted)
 		return
 	}
 	if cerr != nil {
@@ -294,12 +244,12 @@ func (s *Server) handleCallWMPF(w http.ResponseWriter, r *http.Request) {
 		writeCallError(w, cerr)
 		return
 	}
-	rm := &room{id: newID("r", 12), groupID: groupID, sn: p.SN, params: p, state: StateRinging, createdAt: now}
+	rm := &room{id: newID("r", 12), groupID: groupID, sn: p.SN, params: p, state: protocol.StateRinging, createdAt: now}
 	s.rooms[rm.id] = rm
 	s.groups[groupID] = rm
 	d.activeRoom = rm.id
 	rm.event("startVoip", now, map[string]any{"roomType": p.RoomType, "sn": p.SN, "nickName": p.NickName, "envVersion": p.EnvVersion})
-	push := s.newPushLocked(d, PushKindCall, rm.id, groupID, msg, now)
+	push := s.newPushLocked(d, protocol.PushKindCall, rm.id, groupID, msg, now)
 	rm.pushID = push.ID
 	s.enqueueLocked(d, outLine{data: marshalLine(pushLine{"push", push.ID, msg}), push: push}, now)
 	s.armRoomLocked(rm, now)
@@ -314,7 +264,7 @@ func (s *Server) handleCallWMPF(w http.ResponseWriter, r *http.Request) {
 // refuseCall answers a failed call, unless one of the faults makes the
 // WeChat side skip that check: then it answers success with a room that
 // will never ring.
-func (s *Server) refuseCall(w http.ResponseWriter, cerr *CallError, skippedBy ...Fault) {
+func (s *Server) refuseCall(w http.ResponseWriter, cerr *protocol.CallError, skippedBy ...Fault) {
 	for _, f := range skippedBy {
 		if s.has(f) {
 			roomID, groupID := s.fakeSuccess(cerr.ErrMsg)
@@ -331,50 +281,50 @@ func (s *Server) refuseCall(w http.ResponseWriter, cerr *CallError, skippedBy ..
 
 // checkCallLocked runs the backend's checks of a call, in this order:
 // licence (23, 24), modelId (9), online (10), pushToken (14), busy (11).
-func (s *Server) checkCallLocked(p *CallParams, now time.Time) (*device, *CallError) {
+func (s *Server) checkCallLocked(p *protocol.CallParams, now time.Time) (*device, *protocol.CallError) {
 	sn := p.SN
 	d := s.devices[sn]
 	if d == nil && s.has(FaultOfflineAccepted) {
 		return nil, nil
 	}
 	if d == nil {
-		return nil, backendErr(http.StatusNotFound, CodeDeviceOffline, sn, "never activated",
-			"device offline: sn %s has never activated on this server", show(sn))
+		return nil, backendErr(http.StatusNotFound, protocol.CodeDeviceOffline, sn, "never activated",
+			"device offline: sn %s has never activated on this server", protocol.Show(sn))
 	}
 	switch {
 	case s.has(FaultLicenceIgnored):
-	case d.licence == LicenceExpired:
-		return nil, backendErr(http.StatusForbidden, CodeLicenceExpired, sn, "licence expired",
-			"the licence of device %s has expired", show(sn))
-	case d.licence == LicenceNone:
-		return nil, backendErr(http.StatusForbidden, CodeNotActivated, sn, "no licence",
-			"device %s has not activated a licence", show(sn))
+	case d.licence == protocol.LicenceExpired:
+		return nil, backendErr(http.StatusForbidden, protocol.CodeLicenceExpired, sn, "licence expired",
+			"the licence of device %s has expired", protocol.Show(sn))
+	case d.licence == protocol.LicenceNone:
+		return nil, backendErr(http.StatusForbidden, protocol.CodeNotActivated, sn, "no licence",
+			"device %s has not activated a licence", protocol.Show(sn))
 	}
 	if d.modelID != p.ModelID && !s.has(FaultNoValidation) {
-		return nil, backendErr(http.StatusForbidden, CodeNotAuthorised, sn, "modelId mismatch",
-			"not authorised: modelId %s does not match the modelId of device %s (%s)", show(p.ModelID), show(sn), show(d.modelID))
+		return nil, backendErr(http.StatusForbidden, protocol.CodeNotAuthorised, sn, "modelId mismatch",
+			"not authorised: modelId %s does not match the modelId of device %s (%s)", protocol.Show(p.ModelID), protocol.Show(sn), protocol.Show(d.modelID))
 	}
 	if !d.activated && !s.has(FaultOfflineAccepted) {
-		return nil, backendErr(http.StatusNotFound, CodeDeviceOffline, sn, "never activated",
-			"device offline: sn %s is registered but has never activated", show(sn))
+		return nil, backendErr(http.StatusNotFound, protocol.CodeDeviceOffline, sn, "never activated",
+			"device offline: sn %s is registered but has never activated", protocol.Show(sn))
 	}
 	s.expireIfOfflineLocked(d, now)
 	if !s.onlineLocked(d, now) && !s.has(FaultOfflineAccepted) {
-		return nil, backendErr(http.StatusNotFound, CodeDeviceOffline, sn, "offline",
-			"device offline: sn %s has had no push connection since %s, longer than the %v grace", show(sn), d.graceFrom.UTC().Format(time.RFC3339Nano), s.cfg.OfflineGrace)
+		return nil, backendErr(http.StatusNotFound, protocol.CodeDeviceOffline, sn, "offline",
+			"device offline: sn %s has had no push connection since %s, longer than the %v grace", protocol.Show(sn), d.graceFrom.UTC().Format(time.RFC3339Nano), s.cfg.OfflineGrace)
 	}
 	pt := s.pushTokens[p.PushToken]
 	switch {
 	case s.has(FaultAcceptAnyToken):
 	case pt == nil:
-		return nil, backendErr(http.StatusForbidden, CodeBadPushToken, sn, "pushToken unknown",
-			"pushToken %s is not valid between phone and device: unknown; get one from the device (getPushToken)", show(p.PushToken))
+		return nil, backendErr(http.StatusForbidden, protocol.CodeBadPushToken, sn, "pushToken unknown",
+			"pushToken %s is not valid between phone and device: unknown; get one from the device (getPushToken)", protocol.Show(p.PushToken))
 	case pt.sn != sn:
-		return nil, backendErr(http.StatusForbidden, CodeBadPushToken, sn, "pushToken of another device",
-			"pushToken %s is not valid between phone and device: it was issued to sn %s, not %s", show(p.PushToken), show(pt.sn), show(sn))
+		return nil, backendErr(http.StatusForbidden, protocol.CodeBadPushToken, sn, "pushToken of another device",
+			"pushToken %s is not valid between phone and device: it was issued to sn %s, not %s", protocol.Show(p.PushToken), protocol.Show(pt.sn), protocol.Show(sn))
 	case !now.Before(pt.expire):
-		return nil, backendErr(http.StatusForbidden, CodeBadPushToken, sn, "pushToken expired",
-			"pushToken %s is not valid between phone and device: it expired at %s", show(p.PushToken), pt.expire.UTC().Format(time.RFC3339))
+		return nil, backendErr(http.StatusForbidden, protocol.CodeBadPushToken, sn, "pushToken expired",
+			"pushToken %s is not valid between phone and device: it expired at %s", protocol.Show(p.PushToken), pt.expire.UTC().Format(time.RFC3339))
 	}
 	if d.activeRoom != "" {
 		if r := s.rooms[d.activeRoom]; r != nil {
@@ -383,8 +333,8 @@ func (s *Server) checkCallLocked(p *CallParams, now time.Time) (*device, *CallEr
 	}
 	if d.activeRoom != "" {
 		r := s.rooms[d.activeRoom]
-		return nil, backendErr(http.StatusConflict, CodeDeviceBusy, sn, "busy",
-			"device busy: sn %s is already in call %s (%s)", show(sn), r.id, r.state)
+		return nil, backendErr(http.StatusConflict, protocol.CodeDeviceBusy, sn, "busy",
+			"device busy: sn %s is already in call %s (%s)", protocol.Show(sn), r.id, r.state)
 	}
 	return d, nil
 }
@@ -394,7 +344,7 @@ func (s *Server) checkCallLocked(p *CallParams, now time.Time) (*device, *CallEr
 func (s *Server) roomLocked(id string) (*room, *apiError) {
 	r := s.rooms[id]
 	if r == nil {
-		return nil, newAPIError(http.StatusNotFound, ErrcodeNotFound, "no room %s", show(id))
+		return nil, newAPIError(http.StatusNotFound, protocol.ErrcodeNotFound, "no room %s", protocol.Show(id))
 	}
 	s.advanceRoomLocked(r, s.now())
 	return r, nil
@@ -402,10 +352,10 @@ func (s *Server) roomLocked(id string) (*room, *apiError) {
 
 func wrongState(r *room, action, allowed string) *apiError {
 	st := r.state
-	if r.state == StateEnded {
+	if r.state == protocol.StateEnded {
 		st = "ended (" + r.endReason + ")"
 	}
-	return newAPIError(http.StatusConflict, ErrcodeWrongState, "cannot %s room %s: it is %s; %s", action, r.id, st, allowed)
+	return newAPIError(http.StatusConflict, protocol.ErrcodeWrongState, "cannot %s room %s: it is %s; %s", action, r.id, st, allowed)
 }
 
 func (s *Server) handleRoom(w http.ResponseWriter, req *http.Request) {
@@ -422,7 +372,7 @@ func (s *Server) handleRoom(w http.ResponseWriter, req *http.Request) {
 func (s *Server) handleRoomAction(w http.ResponseWriter, req *http.Request) {
 	action := req.PathValue("action")
 	if action != "cancel" && action != "hangup" {
-		writeAPIError(w, newAPIError(http.StatusNotFound, ErrcodeNotFound, "no room action %s; allowed cancel, hangup", show(action)))
+		writeAPIError(w, newAPIError(http.StatusNotFound, protocol.ErrcodeNotFound, "no room action %s; allowed cancel, hangup", protocol.Show(action)))
 		return
 	}
 	s.mu.Lock()
@@ -434,15 +384,15 @@ func (s *Server) handleRoomAction(w http.ResponseWriter, req *http.Request) {
 	}
 	now := s.now()
 	switch {
-	case action == "cancel" && r.state == StateRinging:
-		s.endLocked(r, now, EndCancelled, "cancelVoip", map[string]any{"status": "manual"}, true)
+	case action == "cancel" && r.state == protocol.StateRinging:
+		s.endLocked(r, now, protocol.EndCancelled, "cancelVoip", map[string]any{"status": "manual"}, true)
 	case action == "cancel":
 		writeAPIError(w, wrongState(r, "cancel", "cancel is for a ringing call; use hangup once it is answered"))
 		return
-	case r.state == StateAnswered:
-		s.endLocked(r, now, EndAbortByCaller, "abortVoip", map[string]any{"reason": "abortByCaller"}, true)
-	case r.state == StateOngoing:
-		s.endLocked(r, now, EndByCaller, "hangUpVoip", map[string]any{"reason": "endByCaller"}, true)
+	case r.state == protocol.StateAnswered:
+		s.endLocked(r, now, protocol.EndAbortByCaller, "abortVoip", map[string]any{"reason": "abortByCaller"}, true)
+	case r.state == protocol.StateOngoing:
+		s.endLocked(r, now, protocol.EndByCaller, "hangUpVoip", map[string]any{"reason": "endByCaller"}, true)
 	default:
 		writeAPIError(w, wrongState(r, "hang up", "hangup is for an answered or ongoing call; use cancel while it rings"))
 		return
@@ -457,7 +407,7 @@ func (s *Server) handleDeviceVoip(w http.ResponseWriter, req *http.Request) {
 	switch action {
 	case "answer", "reject", "hangup", "cancel-ack":
 	default:
-		writeAPIError(w, newAPIError(http.StatusNotFound, ErrcodeNotFound, "no device room action %s; allowed answer, reject, hangup, cancel-ack", show(action)))
+		writeAPIError(w, newAPIError(http.StatusNotFound, protocol.ErrcodeNotFound, "no device room action %s; allowed answer, reject, hangup, cancel-ack", protocol.Show(action)))
 		return
 	}
 	var body sessionReq
@@ -484,29 +434,29 @@ func (s *Server) handleDeviceVoip(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if r.sn != d.sn {
-		writeAPIError(w, newAPIError(http.StatusForbidden, ErrcodeNotYourRoom, "room %s was placed to sn %s, not %s", r.id, show(r.sn), show(d.sn)))
+		writeAPIError(w, newAPIError(http.StatusForbidden, protocol.ErrcodeNotYourRoom, "room %s was placed to sn %s, not %s", r.id, protocol.Show(r.sn), protocol.Show(d.sn)))
 		return
 	}
 	now := s.now()
 	switch {
-	case action == "answer" && r.state == StateRinging:
+	case action == "answer" && r.state == protocol.StateRinging:
 		s.answerLocked(r, now)
 	case action == "answer":
 		writeAPIError(w, wrongState(r, "answer", "only a ringing call can be answered"))
 		return
-	case action == "reject" && r.state == StateRinging:
-		s.endLocked(r, now, EndRejected, "rejectVoip", map[string]any{"status": "manual"}, false)
+	case action == "reject" && r.state == protocol.StateRinging:
+		s.endLocked(r, now, protocol.EndRejected, "rejectVoip", map[string]any{"status": "manual"}, false)
 	case action == "reject":
 		writeAPIError(w, wrongState(r, "reject", "only a ringing call can be rejected; use hangup once answered"))
 		return
-	case action == "hangup" && r.state == StateAnswered:
-		s.endLocked(r, now, EndAbortByListener, "abortVoip", map[string]any{"reason": "abortByListener"}, false)
-	case action == "hangup" && r.state == StateOngoing:
-		s.endLocked(r, now, EndByListener, "hangUpVoip", map[string]any{"reason": "endByListener"}, false)
+	case action == "hangup" && r.state == protocol.StateAnswered:
+		s.endLocked(r, now, protocol.EndAbortByListener, "abortVoip", map[string]any{"reason": "abortByListener"}, false)
+	case action == "hangup" && r.state == protocol.StateOngoing:
+		s.endLocked(r, now, protocol.EndByListener, "hangUpVoip", map[string]any{"reason": "endByListener"}, false)
 	case action == "hangup":
 		writeAPIError(w, wrongState(r, "hang up", "hangup is for an answered or ongoing call; use reject while it rings"))
 		return
-	case action == "cancel-ack" && r.state == StateEnded && r.endReason == EndCancelled:
+	case action == "cancel-ack" && r.state == protocol.StateEnded && r.endReason == protocol.EndCancelled:
 		if r.cancelAckedAt.IsZero() {
 			r.cancelAckedAt = now
 		}
@@ -516,3 +466,6 @@ func (s *Server) handleDeviceVoip(w http.ResponseWriter, req *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, r.status())
 }
+
+// newGroupID makes a group id: "g" and 24 hex digits (protocol.GroupIDLen).
+func newGroupID() string { return newID("g", (protocol.GroupIDLen-1)/2) }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 )
 
 // maxBodyBytes bounds every request body.
@@ -36,9 +38,9 @@ type Server struct {
 	rooms        map[string]*room
 	groups       map[string]*room // by groupId: the device knows a call by its push's groupId
 	faults       map[Fault]bool
-	pushes       map[string]*Push
-	pushOrder    []*Push
-	truth        []TruthStamp
+	pushes       map[string]*protocol.Push
+	pushOrder    []*protocol.Push
+	truth        []protocol.TruthStamp
 	streams      sync.WaitGroup
 
 	httpSrv *http.Server
@@ -65,7 +67,7 @@ func New(cfg Config) (*Server, error) {
 		pushTokens:   map[string]*pushToken{},
 		rooms:        map[string]*room{},
 		groups:       map[string]*room{},
-		pushes:       map[string]*Push{},
+		pushes:       map[string]*protocol.Push{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -193,7 +195,7 @@ func (s *Server) CheckTimers() {
 	}
 	now := s.now()
 	for _, r := range s.rooms {
-		if r.state != StateEnded {
+		if r.state != protocol.StateEnded {
 			s.advanceRoomLocked(r, now)
 		}
 	}
@@ -230,8 +232,8 @@ func (s *Server) routes() http.Handler {
 			}
 			allowed := strings.Join(methods, ", ")
 			w.Header().Set("Allow", allowed)
-			writeAPIError(w, newAPIError(http.StatusMethodNotAllowed, ErrcodeMethodNotAllowed,
-				"method %s not allowed on %s; allowed %s", show(r.Method), show(r.URL.Path), allowed))
+			writeAPIError(w, newAPIError(http.StatusMethodNotAllowed, protocol.ErrcodeMethodNotAllowed,
+				"method %s not allowed on %s; allowed %s", protocol.Show(r.Method), protocol.Show(r.URL.Path), allowed))
 		})
 	}
 	get, post := []string{http.MethodGet}, []string{http.MethodPost}
@@ -252,7 +254,7 @@ func (s *Server) routes() http.Handler {
 	handle("/wmpf/truth", post, s.handleDeviceTruth)
 	handle("/wmpf/voip/{roomId}/{action}", post, s.handleDeviceVoip)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeAPIError(w, newAPIError(http.StatusNotFound, ErrcodeNotFound, "no endpoint %s %s (see docs/wechat-sim.md)", r.Method, show(r.URL.Path)))
+		writeAPIError(w, newAPIError(http.StatusNotFound, protocol.ErrcodeNotFound, "no endpoint %s %s (see docs/wechat-sim.md)", r.Method, protocol.Show(r.URL.Path)))
 	})
 	return mux
 }
@@ -338,15 +340,15 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	switch gt, appid, secret := q.Get("grant_type"), q.Get("appid"), q.Get("secret"); {
 	case gt != "client_credential":
-		fail(ErrcodeInvalidGrantType, "invalid grant_type %s; allowed client_credential", show(gt))
+		fail(protocol.ErrcodeInvalidGrantType, "invalid grant_type %s; allowed client_credential", protocol.Show(gt))
 	case appid == "":
-		fail(ErrcodeAppIDMissing, "appid missing; give the Mini Program's appid")
+		fail(protocol.ErrcodeAppIDMissing, "appid missing; give the Mini Program's appid")
 	case secret == "":
-		fail(ErrcodeSecretMissing, "appsecret missing; give secret")
+		fail(protocol.ErrcodeSecretMissing, "appsecret missing; give secret")
 	case appid != s.cfg.AppID:
-		fail(ErrcodeInvalidAppID, "invalid appid %s; this server knows %s", show(appid), s.cfg.AppID)
+		fail(protocol.ErrcodeInvalidAppID, "invalid appid %s; this server knows %s", protocol.Show(appid), s.cfg.AppID)
 	case secret != s.cfg.AppSecret:
-		fail(ErrcodeInvalidAppSecret, "invalid appsecret for appid %s", appid)
+		fail(protocol.ErrcodeInvalidAppSecret, "invalid appsecret for appid %s", appid)
 	default:
 		s.mu.Lock()
 		tok := s.issueAccessTokenLocked(s.now())
@@ -367,17 +369,17 @@ func (s *Server) checkAccessToken(r *http.Request, wechatStyle bool) *apiError {
 	}
 	tok := r.URL.Query().Get("access_token")
 	if tok == "" {
-		return newAPIError(status, ErrcodeAccessTokenMissing, "access_token missing; get one from /cgi-bin/token")
+		return newAPIError(status, protocol.ErrcodeAccessTokenMissing, "access_token missing; get one from /cgi-bin/token")
 	}
 	s.mu.Lock()
 	exp, ok := s.accessTokens[tok]
 	now := s.now()
 	s.mu.Unlock()
 	if !ok {
-		return newAPIError(status, ErrcodeInvalidCredential, "invalid credential, access_token %s is invalid or not latest", show(tok))
+		return newAPIError(status, protocol.ErrcodeInvalidCredential, "invalid credential, access_token %s is invalid or not latest", protocol.Show(tok))
 	}
 	if !now.Before(exp) {
-		return newAPIError(status, ErrcodeAccessTokenExpired, "access_token expired at %s; get a new one from /cgi-bin/token", exp.UTC().Format(time.RFC3339))
+		return newAPIError(status, protocol.ErrcodeAccessTokenExpired, "access_token expired at %s; get a new one from /cgi-bin/token", exp.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

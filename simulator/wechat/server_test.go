@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 )
 
 func TestConfigValidation(t *testing.T) {
@@ -75,12 +77,12 @@ func TestTokenEndpoint(t *testing.T) {
 		v    url.Values
 		code int
 	}{
-		{mod("grant_type", ""), ErrcodeInvalidGrantType},
-		{mod("grant_type", "password"), ErrcodeInvalidGrantType},
-		{mod("appid", ""), ErrcodeAppIDMissing},
-		{mod("secret", ""), ErrcodeSecretMissing},
-		{mod("appid", "wx0000000000000000"), ErrcodeInvalidAppID},
-		{mod("secret", "nope"), ErrcodeInvalidAppSecret},
+		{mod("grant_type", ""), protocol.ErrcodeInvalidGrantType},
+		{mod("grant_type", "password"), protocol.ErrcodeInvalidGrantType},
+		{mod("appid", ""), protocol.ErrcodeAppIDMissing},
+		{mod("secret", ""), protocol.ErrcodeSecretMissing},
+		{mod("appid", "wx0000000000000000"), protocol.ErrcodeInvalidAppID},
+		{mod("secret", "nope"), protocol.ErrcodeInvalidAppSecret},
 	}
 	for _, c := range cases {
 		if got := q(c.v); got.ErrCode != c.code || got.ErrMsg == "" {
@@ -129,10 +131,10 @@ func TestAccessTokenErrors(t *testing.T) {
 			}
 		}
 	}
-	check("", ErrcodeAccessTokenMissing)
-	check("?access_token=bogus", ErrcodeInvalidCredential)
+	check("", protocol.ErrcodeAccessTokenMissing)
+	check("?access_token=bogus", protocol.ErrcodeInvalidCredential)
 	clock.Advance(10 * time.Minute)
-	check("?access_token="+tok, ErrcodeAccessTokenExpired)
+	check("?access_token="+tok, protocol.ErrcodeAccessTokenExpired)
 	if fresh := s.AccessToken(); fresh == tok {
 		t.Error("AccessToken returned the expired token")
 	}
@@ -140,8 +142,33 @@ func TestAccessTokenErrors(t *testing.T) {
 
 func TestCallWMPFValidationOverHTTP(t *testing.T) {
 	s := start(t, Config{})
-	for _, c := range callErrorCases {
-		st, data := admin(t, s, "POST", "/sim/voip/callWMPF", bodyBytes(t, c.body))
+	// The exhaustive table is protocol's (TestDecodeCallParamsErrors); over
+	// HTTP, one case per kind of mistake.
+	valid := func() map[string]any {
+		return map[string]any{"roomType": "video", "sn": "SN1", "modelId": "M1", "pushToken": "PT1", "nickName": "Alice"}
+	}
+	with := func(k string, v any) map[string]any { m := valid(); m[k] = v; return m }
+	without := func(k string) map[string]any { m := valid(); delete(m, k); return m }
+	cases := []struct {
+		name string
+		body any
+		code int
+	}{
+		{"roomType wrong", with("roomType", "audio"), protocol.CodeRoomType},
+		{"sn missing", without("sn"), protocol.CodeSN},
+		{"modelId of the wrong type", with("modelId", 5), protocol.CodeModelID},
+		{"pushToken empty", with("pushToken", ""), protocol.CodePushToken},
+		{"nickName missing", without("nickName"), protocol.CodeNickName},
+		{"envVersion unknown", with("envVersion", "beta"), protocol.CodeEnvVersion},
+		{"customQuery reserved key", with("customQuery", "groupId=1"), protocol.CodeCustomQuery},
+		{"timeLimit negative", with("timeLimit", -1), protocol.CodeTimeLimit},
+		{"chargeType unknown", with("chargeType", "free"), protocol.CodeChargeType},
+		{"camera not a boolean", with("enableCallerCamera", "yes"), protocol.CodeCamera},
+		{"unknown field", with("colour", "red"), protocol.CodeBody},
+		{"not an object", "[1,2]", protocol.CodeBody},
+	}
+	for _, c := range cases {
+		st, data := admin(t, s, "POST", "/sim/voip/callWMPF", c.body)
 		r := decode[callReply](t, data)
 		if st != 400 || r.ErrCode != c.code || r.Errno != c.code || r.Cause == nil || !strings.HasPrefix(r.ErrMsg, "callWMPF:fail ") {
 			t.Errorf("%s: HTTP %d %s, want 400 errCode %d", c.name, st, data, c.code)
@@ -149,7 +176,7 @@ func TestCallWMPFValidationOverHTTP(t *testing.T) {
 	}
 	// A body over 1 MiB.
 	st, data := admin(t, s, "POST", "/sim/voip/callWMPF", strings.Repeat(" ", 2<<20))
-	if r := decode[callReply](t, data); st != 400 || r.ErrCode != CodeBody || !strings.Contains(r.ErrMsg, "body") {
+	if r := decode[callReply](t, data); st != 400 || r.ErrCode != protocol.CodeBody || !strings.Contains(r.ErrMsg, "body") {
 		t.Errorf("huge body: HTTP %d %s", st, data)
 	}
 }
@@ -166,7 +193,7 @@ func TestCallDeliversExactPush(t *testing.T) {
 	if m.Type != "push" || m.ID == "" {
 		t.Fatalf("got %+v, want a push", m)
 	}
-	want, err := BuildPushMessage(CallParams{RoomType: "video", SN: "SN-EXACT", NickName: "Zoë & \"Mallory\" = 100%", EnvVersion: "trial", CustomQuery: "order=42&from=app"}, r.GroupID, DefaultAppID)
+	want, err := protocol.BuildPushMessage(protocol.CallParams{RoomType: "video", SN: "SN-EXACT", NickName: "Zoë & \"Mallory\" = 100%", EnvVersion: "trial", CustomQuery: "order=42&from=app"}, r.GroupID, DefaultAppID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +209,7 @@ func TestCallDeliversExactPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, data := admin(t, s, "GET", "/sim/pushes?sn=SN-EXACT", nil)
-	pushes := decode[struct{ Pushes []Push }](t, data).Pushes
+	pushes := decode[struct{ Pushes []protocol.Push }](t, data).Pushes
 	if st != 200 || len(pushes) != 1 {
 		t.Fatalf("pushes: HTTP %d %s", st, data)
 	}
@@ -214,9 +241,9 @@ func TestPushTokenErrors(t *testing.T) {
 	}
 	body := callBody(a)
 	body["pushToken"] = "PTunknown"
-	expectCode(body, CodeBadPushToken, "unknown")
+	expectCode(body, protocol.CodeBadPushToken, "unknown")
 	body["pushToken"] = b.token // issued to another sn
-	expectCode(body, CodeBadPushToken, "SN-B")
+	expectCode(body, protocol.CodeBadPushToken, "SN-B")
 
 	// A newer token does not invalidate the older one.
 	clock.Advance(30 * time.Minute)
@@ -234,7 +261,7 @@ func TestPushTokenErrors(t *testing.T) {
 	}
 	// The older token expires an hour after it was issued; the newer lives on.
 	clock.Advance(30 * time.Minute)
-	expectCode(callBody(a), CodeBadPushToken, "expired")
+	expectCode(callBody(a), protocol.CodeBadPushToken, "expired")
 	body = callBody(a)
 	body["pushToken"] = newer
 	mustCall(t, s, body)
@@ -245,10 +272,10 @@ func TestPushTokenErrors(t *testing.T) {
 		_, data := admin(t, s, "POST", "/wxa/business/runtime/pushappmsg", map[string]any{"msg": "hi", "push_token": tok})
 		return decode[errBody](t, data)
 	}
-	if e := pushAPI("nope"); e.ErrCode != ErrcodeInvalidPushToken || !strings.Contains(e.ErrMsg, "unknown") {
+	if e := pushAPI("nope"); e.ErrCode != protocol.ErrcodeInvalidPushToken || !strings.Contains(e.ErrMsg, "unknown") {
 		t.Errorf("unknown token: %+v", e)
 	}
-	if e := pushAPI(a.token); e.ErrCode != ErrcodeInvalidPushToken || !strings.Contains(e.ErrMsg, "expired") {
+	if e := pushAPI(a.token); e.ErrCode != protocol.ErrcodeInvalidPushToken || !strings.Contains(e.ErrMsg, "expired") {
 		t.Errorf("expired token: %+v", e)
 	}
 	if e := pushAPI(newer); e.ErrCode != 0 || e.ErrMsg != "ok" {
@@ -264,19 +291,19 @@ func TestPushAppMsg(t *testing.T) {
 		code int
 		want string
 	}{
-		{``, ErrcodeBadParameter, "JSON object"},
-		{`not json`, ErrcodeBadParameter, "JSON object"},
-		{`[]`, ErrcodeBadParameter, "JSON object"},
-		{`null`, ErrcodeBadParameter, "JSON object"},
-		{`{"push_token":"` + d.token + `"}`, ErrcodeBadParameter, "msg is missing"},
-		{`{"msg":"","push_token":"` + d.token + `"}`, ErrcodeBadParameter, "msg is empty"},
-		{`{"msg":{"path":"x"},"push_token":"` + d.token + `"}`, ErrcodeBadParameter, "msg is object"},
-		{`{"msg":"x"}`, ErrcodeBadParameter, "push_token is missing"},
-		{`{"msg":"x","push_token":""}`, ErrcodeBadParameter, "push_token is empty"},
-		{`{"msg":"x","push_token":5}`, ErrcodeBadParameter, "push_token is number"},
-		{`{"msg":"x","push_token":"` + d.token + `","extra":1}`, ErrcodeBadParameter, `unknown field "extra"`},
-		{`{"msg":"` + strings.Repeat("x", 5121) + `","push_token":"` + d.token + `"}`, ErrcodeMsgTooLong, "5121 bytes"},
-		{`{"msg":"x","push_token":"bogus"}`, ErrcodeInvalidPushToken, "bogus"},
+		{``, protocol.ErrcodeBadParameter, "JSON object"},
+		{`not json`, protocol.ErrcodeBadParameter, "JSON object"},
+		{`[]`, protocol.ErrcodeBadParameter, "JSON object"},
+		{`null`, protocol.ErrcodeBadParameter, "JSON object"},
+		{`{"push_token":"` + d.token + `"}`, protocol.ErrcodeBadParameter, "msg is missing"},
+		{`{"msg":"","push_token":"` + d.token + `"}`, protocol.ErrcodeBadParameter, "msg is empty"},
+		{`{"msg":{"path":"x"},"push_token":"` + d.token + `"}`, protocol.ErrcodeBadParameter, "msg is object"},
+		{`{"msg":"x"}`, protocol.ErrcodeBadParameter, "push_token is missing"},
+		{`{"msg":"x","push_token":""}`, protocol.ErrcodeBadParameter, "push_token is empty"},
+		{`{"msg":"x","push_token":5}`, protocol.ErrcodeBadParameter, "push_token is number"},
+		{`{"msg":"x","push_token":"` + d.token + `","extra":1}`, protocol.ErrcodeBadParameter, `unknown field "extra"`},
+		{`{"msg":"` + strings.Repeat("x", 5121) + `","push_token":"` + d.token + `"}`, protocol.ErrcodeMsgTooLong, "5121 bytes"},
+		{`{"msg":"x","push_token":"bogus"}`, protocol.ErrcodeInvalidPushToken, "bogus"},
 	}
 	for _, c := range cases {
 		st, data := admin(t, s, "POST", "/wxa/business/runtime/pushappmsg", c.body)
@@ -299,7 +326,7 @@ func TestPushAppMsg(t *testing.T) {
 		t.Fatalf("got %+v", m)
 	}
 	_, data = admin(t, s, "GET", "/sim/pushes?sn=SN-API", nil)
-	ps := decode[struct{ Pushes []Push }](t, data).Pushes
+	ps := decode[struct{ Pushes []protocol.Push }](t, data).Pushes
 	if len(ps) != 1 || ps[0].Kind != "api" || ps[0].Status != "delivered" || ps[0].RoomID != "" {
 		t.Errorf("pushes %+v", ps)
 	}
@@ -312,8 +339,8 @@ func TestDeviceOffline(t *testing.T) {
 	expectOffline := func(body map[string]any, want string) {
 		t.Helper()
 		st, r := placeCall(t, s, body)
-		if st != 404 || r.ErrCode != CodeDeviceOffline || !strings.Contains(r.ErrMsg, want) || r.Cause["sn"] != body["sn"] {
-			t.Errorf("HTTP %d %+v, want errCode %d with %q", st, r, CodeDeviceOffline, want)
+		if st != 404 || r.ErrCode != protocol.CodeDeviceOffline || !strings.Contains(r.ErrMsg, want) || r.Cause["sn"] != body["sn"] {
+			t.Errorf("HTTP %d %+v, want errCode %d with %q", st, r, protocol.CodeDeviceOffline, want)
 		}
 	}
 	// Never activated: an sn the server has never seen, and a registered one.
@@ -330,7 +357,7 @@ func TestDeviceOffline(t *testing.T) {
 	}
 	r := mustCall(t, s, callBody(d))
 	_, data := admin(t, s, "GET", "/sim/pushes?sn=SN-DROP", nil)
-	if ps := decode[struct{ Pushes []Push }](t, data).Pushes; len(ps) != 1 || ps[0].Status != "queued" {
+	if ps := decode[struct{ Pushes []protocol.Push }](t, data).Pushes; len(ps) != 1 || ps[0].Status != "queued" {
 		t.Fatalf("pushes %+v", ps)
 	}
 	ps, err := d.Connect(context.Background())
@@ -360,14 +387,14 @@ func TestDeviceOffline(t *testing.T) {
 	}
 	expectOffline(callBody(d), "no push connection since")
 	_, data = admin(t, s, "GET", "/sim/pushes?sn=SN-DROP", nil)
-	pushes := decode[struct{ Pushes []Push }](t, data).Pushes
+	pushes := decode[struct{ Pushes []protocol.Push }](t, data).Pushes
 	if last := pushes[len(pushes)-1]; last.Msg != "m2" || last.Status != "expired" || last.ExpiredAt.IsZero() {
 		t.Errorf("queued push after grace: %+v", last)
 	}
 	// A push to an offline device is accepted (as WeChat does) and expires.
 	admin(t, s, "POST", "/wxa/business/runtime/pushappmsg", map[string]string{"msg": "m3", "push_token": d.token})
 	_, data = admin(t, s, "GET", "/sim/pushes?sn=SN-DROP", nil)
-	pushes = decode[struct{ Pushes []Push }](t, data).Pushes
+	pushes = decode[struct{ Pushes []protocol.Push }](t, data).Pushes
 	if last := pushes[len(pushes)-1]; last.Msg != "m3" || last.Status != "expired" {
 		t.Errorf("push to offline device: %+v", last)
 	}
@@ -388,7 +415,7 @@ func TestOfflineGraceRealTimer(t *testing.T) {
 	d := newDevice(t, s, "SN-RT", "m")
 	d.stream.Close()
 	eventually(t, "device to go offline", func() bool { return !deviceStatus(t, s, "SN-RT").Online })
-	if st, r := placeCall(t, s, callBody(d)); st != 404 || r.ErrCode != CodeDeviceOffline {
+	if st, r := placeCall(t, s, callBody(d)); st != 404 || r.ErrCode != protocol.CodeDeviceOffline {
 		t.Errorf("HTTP %d %+v", st, r)
 	}
 }
@@ -400,25 +427,25 @@ func TestLicenceAndModel(t *testing.T) {
 		"SN-OK":   {ModelID: "m"},
 	}})
 	ctx := testCtx(t)
-	for sn, code := range map[string]int{"SN-EXP": CodeLicenceExpired, "SN-NONE": CodeNotActivated} {
+	for sn, code := range map[string]int{"SN-EXP": protocol.CodeLicenceExpired, "SN-NONE": protocol.CodeNotActivated} {
 		err := (&DeviceClient{BaseURL: s.URL(), SN: sn, ModelID: "m"}).Activate(ctx)
 		if apiCode(err) != code || !strings.Contains(err.Error(), sn) {
 			t.Errorf("activate %s: %v, want errcode %d", sn, err, code)
 		}
 	}
 	err := (&DeviceClient{BaseURL: s.URL(), SN: "SN-OK", ModelID: "other"}).Activate(ctx)
-	if apiCode(err) != CodeNotAuthorised || !strings.Contains(err.Error(), "other") {
+	if apiCode(err) != protocol.CodeNotAuthorised || !strings.Contains(err.Error(), "other") {
 		t.Errorf("activate with the wrong model: %v", err)
 	}
 	d := newDevice(t, s, "SN-OK", "m")
 	body := callBody(d)
 	body["modelId"] = "other"
-	if st, r := placeCall(t, s, body); st != 403 || r.ErrCode != CodeNotAuthorised || !strings.Contains(r.ErrMsg, "modelId") || !strings.Contains(r.ErrMsg, `"other"`) {
+	if st, r := placeCall(t, s, body); st != 403 || r.ErrCode != protocol.CodeNotAuthorised || !strings.Contains(r.ErrMsg, "modelId") || !strings.Contains(r.ErrMsg, `"other"`) {
 		t.Errorf("model mismatch: HTTP %d %+v", st, r)
 	}
-	for licence, code := range map[string]int{"expired": CodeLicenceExpired, "none": CodeNotActivated} {
+	for licence, code := range map[string]int{"expired": protocol.CodeLicenceExpired, "none": protocol.CodeNotActivated} {
 		st, data := admin(t, s, "POST", "/sim/devices/SN-OK", map[string]string{"licence": licence})
-		if st != 200 || decode[DeviceStatus](t, data).Licence != licence {
+		if st != 200 || decode[protocol.DeviceStatus](t, data).Licence != licence {
 			t.Fatalf("set licence: HTTP %d %s", st, data)
 		}
 		if st, r := placeCall(t, s, callBody(d)); st != 403 || r.ErrCode != code || r.Errno != code || !strings.Contains(r.ErrMsg, "licence") {
@@ -445,11 +472,11 @@ func TestLicenceAndModel(t *testing.T) {
 		}
 	}
 	st, data := admin(t, s, "POST", "/sim/devices/SN-NEW", `{"licence":"none","modelId":"m2"}`)
-	if dev := decode[DeviceStatus](t, data); st != 200 || dev.Licence != "none" || dev.ModelID != "m2" || dev.Activated {
+	if dev := decode[protocol.DeviceStatus](t, data); st != 200 || dev.Licence != "none" || dev.ModelID != "m2" || dev.Activated {
 		t.Errorf("register: HTTP %d %s", st, data)
 	}
 	_, data = admin(t, s, "GET", "/sim/devices", nil)
-	devs := decode[struct{ Devices []DeviceStatus }](t, data).Devices
+	devs := decode[struct{ Devices []protocol.DeviceStatus }](t, data).Devices
 	var sns []string
 	for _, d := range devs {
 		sns = append(sns, d.SN)
@@ -472,7 +499,7 @@ func TestBusyCancelHangup(t *testing.T) {
 	// Busy while ringing.
 	r := mustCall(t, s, callBody(d))
 	next(t, d.stream)
-	if st, e := placeCall(t, s, callBody(d)); st != 409 || e.ErrCode != CodeDeviceBusy || !strings.Contains(e.ErrMsg, r.RoomID) {
+	if st, e := placeCall(t, s, callBody(d)); st != 409 || e.ErrCode != protocol.CodeDeviceBusy || !strings.Contains(e.ErrMsg, r.RoomID) {
 		t.Errorf("busy: HTTP %d %+v", st, e)
 	}
 	// Hangup of a ringing call is refused; cancel works.
@@ -480,7 +507,7 @@ func TestBusyCancelHangup(t *testing.T) {
 		t.Errorf("hangup while ringing: HTTP %d %s", st, data)
 	}
 	st, data := admin(t, s, "POST", "/sim/voip/rooms/"+r.RoomID+"/cancel", nil)
-	if room := decode[RoomStatus](t, data); st != 200 || room.State != "ended" || room.EndReason != "cancelled" {
+	if room := decode[protocol.Room](t, data); st != 200 || room.State != "ended" || room.EndReason != "cancelled" {
 		t.Fatalf("cancel: HTTP %d %s", st, data)
 	}
 	if m := next(t, d.stream); m.Type != "voip" || m.Event != "cancelVoip" || m.RoomID != r.RoomID || m.GroupID != r.GroupID || m.Data["status"] != "manual" {
@@ -489,7 +516,7 @@ func TestBusyCancelHangup(t *testing.T) {
 	if err := d.CancelAck(ctx, r.RoomID); err != nil {
 		t.Error(err)
 	}
-	if err := d.Answer(ctx, r.RoomID); apiCode(err) != ErrcodeWrongState || !strings.Contains(err.Error(), "cancelled") {
+	if err := d.Answer(ctx, r.RoomID); apiCode(err) != protocol.ErrcodeWrongState || !strings.Contains(err.Error(), "cancelled") {
 		t.Errorf("answer after cancel: %v", err)
 	}
 	if names := strings.Join(eventNames(getRoom(t, s, r.RoomID)), ","); names != "startVoip,cancelVoip,endVoip,finishVoip" {
@@ -508,14 +535,14 @@ func TestBusyCancelHangup(t *testing.T) {
 	if room := getRoom(t, s, r.RoomID); room.State != "ongoing" || room.AnsweredAt.IsZero() || room.OngoingAt.IsZero() {
 		t.Errorf("room %+v", room)
 	}
-	if st, e := placeCall(t, s, callBody(d)); st != 409 || e.ErrCode != CodeDeviceBusy {
+	if st, e := placeCall(t, s, callBody(d)); st != 409 || e.ErrCode != protocol.CodeDeviceBusy {
 		t.Errorf("busy while ongoing: HTTP %d %+v", st, e)
 	}
 	if st, data := admin(t, s, "POST", "/sim/voip/rooms/"+r.RoomID+"/cancel", nil); st != 409 || !strings.Contains(string(data), "use hangup") {
 		t.Errorf("cancel while ongoing: HTTP %d %s", st, data)
 	}
 	st, data = admin(t, s, "POST", "/sim/voip/rooms/"+r.RoomID+"/hangup", nil)
-	if room := decode[RoomStatus](t, data); st != 200 || room.EndReason != "endByCaller" {
+	if room := decode[protocol.Room](t, data); st != 200 || room.EndReason != "endByCaller" {
 		t.Fatalf("hangup: HTTP %d %s", st, data)
 	}
 	if m := next(t, d.stream); m.Event != "hangUpVoip" || m.Data["reason"] != "endByCaller" {
@@ -528,7 +555,7 @@ func TestBusyCancelHangup(t *testing.T) {
 	// Device hangs up (endByListener); device rejects.
 	r = mustCall(t, s, callBody(d))
 	next(t, d.stream)
-	if err := d.Hangup(ctx, r.RoomID); apiCode(err) != ErrcodeWrongState {
+	if err := d.Hangup(ctx, r.RoomID); apiCode(err) != protocol.ErrcodeWrongState {
 		t.Errorf("device hangup while ringing: %v", err)
 	}
 	if err := d.Answer(ctx, r.RoomID); err != nil {
@@ -552,10 +579,10 @@ func TestBusyCancelHangup(t *testing.T) {
 	// Another device cannot act on this device's room; unknown rooms are 404.
 	other := newDevice(t, s, "SN-OTHER", "m")
 	r = mustCall(t, s, callBody(d))
-	if err := other.Answer(ctx, r.RoomID); apiCode(err) != ErrcodeNotYourRoom {
+	if err := other.Answer(ctx, r.RoomID); apiCode(err) != protocol.ErrcodeNotYourRoom {
 		t.Errorf("answer by another device: %v", err)
 	}
-	if err := d.Answer(ctx, "r-missing"); apiCode(err) != ErrcodeNotFound {
+	if err := d.Answer(ctx, "r-missing"); apiCode(err) != protocol.ErrcodeNotFound {
 		t.Errorf("answer unknown room: %v", err)
 	}
 	if st, _ := admin(t, s, "GET", "/sim/voip/rooms/r-missing", nil); st != 404 {
@@ -586,7 +613,7 @@ func TestRingTimeout(t *testing.T) {
 	if room.State != "ended" || room.EndReason != "timeout" || !room.EndedAt.Equal(room.CreatedAt.Add(60*time.Second)) {
 		t.Errorf("room %+v", room)
 	}
-	if err := d.Answer(testCtx(t), r.RoomID); apiCode(err) != ErrcodeWrongState {
+	if err := d.Answer(testCtx(t), r.RoomID); apiCode(err) != protocol.ErrcodeWrongState {
 		t.Errorf("answer after timeout: %v", err)
 	}
 	mustCall(t, s, callBody(d)) // no longer busy
@@ -755,10 +782,10 @@ func TestStreamReplacementAndReactivation(t *testing.T) {
 		t.Errorf("stream after reactivation: %v", err)
 	}
 	stale := &DeviceClient{BaseURL: s.URL(), SN: "SN-REP", ModelID: "m", session: oldSession}
-	if _, _, err := stale.PushToken(ctx); apiCode(err) != ErrcodeInvalidCredential || !strings.Contains(err.Error(), "activated again") {
+	if _, _, err := stale.PushToken(ctx); apiCode(err) != protocol.ErrcodeInvalidCredential || !strings.Contains(err.Error(), "activated again") {
 		t.Errorf("old session: %v", err)
 	}
-	if _, err := stale.Connect(ctx); apiCode(err) != ErrcodeInvalidCredential {
+	if _, err := stale.Connect(ctx); apiCode(err) != protocol.ErrcodeInvalidCredential {
 		t.Errorf("connect with old session: %v", err)
 	}
 	// The call push that was delivered is not delivered again; new ones are.
@@ -793,22 +820,22 @@ func TestDeviceEndpointsBadInput(t *testing.T) {
 		status, code       int
 		want               string
 	}{
-		{"POST", "/wmpf/activate", ``, 400, ErrcodeBadParameter, "empty"},
-		{"POST", "/wmpf/activate", `{"sn":"a"`, 400, ErrcodeBadParameter, "request body"},
-		{"POST", "/wmpf/activate", `{"sn":"a","modelId":"m","x":1}`, 400, ErrcodeBadParameter, `unknown field "x"`},
-		{"POST", "/wmpf/activate", `{"sn":"","modelId":"m"}`, 400, ErrcodeBadParameter, "sn"},
-		{"POST", "/wmpf/activate", `{"sn":"a b","modelId":"m"}`, 400, ErrcodeBadParameter, `"a b"`},
-		{"POST", "/wmpf/activate", `{"sn":"a","modelId":""}`, 400, ErrcodeBadParameter, "modelId"},
-		{"POST", "/wmpf/pushtoken", `{"sn":"nobody","session":"S"}`, 401, ErrcodeInvalidCredential, "has not activated"},
-		{"POST", "/wmpf/pushtoken", `{"sn":"nobody"}`, 400, ErrcodeBadParameter, "session is required"},
-		{"POST", "/wmpf/devicetoken", `{"sn":5}`, 400, ErrcodeBadParameter, "sn"},
-		{"GET", "/wmpf/push?sn=nobody&session=S", "", 401, ErrcodeInvalidCredential, "has not activated"},
-		{"POST", "/wmpf/ack", `{"sn":"nobody","session":"S","id":"P1"}`, 401, ErrcodeInvalidCredential, "nobody"},
-		{"POST", "/wmpf/voip/r1/dance", `{}`, 404, ErrcodeNotFound, "dance"},
-		{"POST", "/wmpf/truth", `{"sn":"a","stage":"bad stage!","at":"2026-01-01T00:00:00Z"}`, 400, ErrcodeBadParameter, "stage"},
-		{"POST", "/wmpf/truth", `{"sn":"a","stage":"pushReceived","at":"yesterday"}`, 400, ErrcodeBadParameter, `"yesterday"`},
-		{"GET", "/wmpf/activate", ``, 405, ErrcodeMethodNotAllowed, "GET"},
-		{"GET", "/nowhere", ``, 404, ErrcodeNotFound, "/nowhere"},
+		{"POST", "/wmpf/activate", ``, 400, protocol.ErrcodeBadParameter, "empty"},
+		{"POST", "/wmpf/activate", `{"sn":"a"`, 400, protocol.ErrcodeBadParameter, "request body"},
+		{"POST", "/wmpf/activate", `{"sn":"a","modelId":"m","x":1}`, 400, protocol.ErrcodeBadParameter, `unknown field "x"`},
+		{"POST", "/wmpf/activate", `{"sn":"","modelId":"m"}`, 400, protocol.ErrcodeBadParameter, "sn"},
+		{"POST", "/wmpf/activate", `{"sn":"a b","modelId":"m"}`, 400, protocol.ErrcodeBadParameter, `"a b"`},
+		{"POST", "/wmpf/activate", `{"sn":"a","modelId":""}`, 400, protocol.ErrcodeBadParameter, "modelId"},
+		{"POST", "/wmpf/pushtoken", `{"sn":"nobody","session":"S"}`, 401, protocol.ErrcodeInvalidCredential, "has not activated"},
+		{"POST", "/wmpf/pushtoken", `{"sn":"nobody"}`, 400, protocol.ErrcodeBadParameter, "session is required"},
+		{"POST", "/wmpf/devicetoken", `{"sn":5}`, 400, protocol.ErrcodeBadParameter, "sn"},
+		{"GET", "/wmpf/push?sn=nobody&session=S", "", 401, protocol.ErrcodeInvalidCredential, "has not activated"},
+		{"POST", "/wmpf/ack", `{"sn":"nobody","session":"S","id":"P1"}`, 401, protocol.ErrcodeInvalidCredential, "nobody"},
+		{"POST", "/wmpf/voip/r1/dance", `{}`, 404, protocol.ErrcodeNotFound, "dance"},
+		{"POST", "/wmpf/truth", `{"sn":"a","stage":"bad stage!","at":"2026-01-01T00:00:00Z"}`, 400, protocol.ErrcodeBadParameter, "stage"},
+		{"POST", "/wmpf/truth", `{"sn":"a","stage":"pushReceived","at":"yesterday"}`, 400, protocol.ErrcodeBadParameter, `"yesterday"`},
+		{"GET", "/wmpf/activate", ``, 405, protocol.ErrcodeMethodNotAllowed, "GET"},
+		{"GET", "/nowhere", ``, 404, protocol.ErrcodeNotFound, "/nowhere"},
 	}
 	for _, c := range cases {
 		st, data := do(t, c.method, s.URL()+c.path, c.body)
@@ -818,7 +845,7 @@ func TestDeviceEndpointsBadInput(t *testing.T) {
 		}
 	}
 	d := newDevice(t, s, "SN-ACK", "m")
-	if err := d.Ack(ctx, "P-missing"); apiCode(err) != ErrcodeNotFound {
+	if err := d.Ack(ctx, "P-missing"); apiCode(err) != protocol.ErrcodeNotFound {
 		t.Errorf("ack unknown push: %v", err)
 	}
 	tok, exp, err := d.DeviceToken(ctx)
@@ -844,12 +871,12 @@ func TestTruth(t *testing.T) {
 		t.Fatalf("POST /sim/truth: HTTP %d %s", st, data)
 	}
 	_, data = admin(t, s, "GET", "/sim/truth?sn=SN-T&roomId=r1", nil)
-	got := decode[struct{ Truth []TruthStamp }](t, data).Truth
+	got := decode[struct{ Truth []protocol.TruthStamp }](t, data).Truth
 	if len(got) != 2 || got[0].Stage != "pushReceived" || !got[0].At.Equal(at) || got[1].Stage != "answered" || got[0].ReceivedAt.IsZero() {
 		t.Errorf("truth %+v", got)
 	}
 	_, data = admin(t, s, "GET", "/sim/truth", nil)
-	if all := decode[struct{ Truth []TruthStamp }](t, data).Truth; len(all) != 3 {
+	if all := decode[struct{ Truth []protocol.TruthStamp }](t, data).Truth; len(all) != 3 {
 		t.Errorf("all truth %+v", all)
 	}
 }

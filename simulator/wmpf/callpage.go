@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"net/url"
 	"strings"
 	"sync"
@@ -389,7 +390,7 @@ func (pg *callPage) finish(ctx context.Context) {
 	if pg.roomType == "video" {
 		kind = "视频通话"
 	}
-	pg.mp.act.SetContent(pg.s.textPage(pg.mp.appID, "plugin-private://"+PluginAppID+"/pages/call-log/call-log", "通话记录",
+	pg.mp.act.SetContent(pg.s.textPage(pg.mp.appID, "plugin-private://"+protocol.PluginAppID+"/pages/call-log/call-log", "通话记录",
 		fmt.Sprintf("%s %s %02d:%02d", pg.callerName, kind, keep/60, keep%60)))
 }
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"time"
 
 	"github.com/wmpf-hil/wmpf-hil/simulator/android"
-	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
 )
 
 // Client is the WMPF client SDK as linked into an app: every call crosses
@@ -86,9 +86,9 @@ func (c *Client) ActivateDevice(ctx context.Context) error {
 }
 
 func backendErr(err error) error {
-	var ae *wechat.APIError
+	var ae *protocol.APIError
 	if errors.As(err, &ae) {
-		return &ApiException{ErrType: ErrTypeBackend, ErrCode: ae.Code, ErrMsg: ae.Msg}
+		return &ApiException{ErrType: ErrTypeBackend, ErrCode: ae.ErrCode, ErrMsg: ae.ErrMsg}
 	}
 	return &ApiException{ErrType: ErrTypeBackend, ErrCode: -101, ErrMsg: err.Error()}
 }

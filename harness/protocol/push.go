@@ -1,4 +1,4 @@
-package wechat
+package protocol
 
 import (
 	"bytes"
@@ -42,7 +42,7 @@ func AppTypeOf(envVersion string) (int, error) {
 	case EnvTrial:
 		return AppTypeTrial, nil
 	}
-	return 0, fmt.Errorf("envVersion %s: allowed %q (default), %q or %q", show(envVersion), EnvRelease, EnvTrial, EnvDevelop)
+	return 0, fmt.Errorf("envVersion %s: allowed %q (default), %q or %q", Show(envVersion), EnvRelease, EnvTrial, EnvDevelop)
 }
 
 const upperHex = "0123456789ABCDEF"
@@ -141,10 +141,10 @@ func BuildPushMessage(p CallParams, groupID string, appID string) (string, error
 			return "", err
 		}
 	}
-	if err := checkIdent(groupID, 128); err != nil {
-		return "", fmt.Errorf("build push message: groupId %s: %w", show(groupID), err)
+	if err := CheckIdent(groupID, 128); err != nil {
+		return "", fmt.Errorf("build push message: groupId %s: %w", Show(groupID), err)
 	}
-	if err := checkAppID(appID); err != nil {
+	if err := CheckAppID(appID); err != nil {
 		return "", fmt.Errorf("build push message: appid: %w", err)
 	}
 	appType, err := AppTypeOf(p.EnvVersion)
@@ -165,7 +165,7 @@ func BuildPushMessage(p CallParams, groupID string, appID string) (string, error
 		if len(p.CustomQuery) > nick {
 			code, field = CodeCustomQuery, "customQuery"
 		}
-		return "", callErr(http.StatusBadRequest, code,
+		return "", NewCallError(http.StatusBadRequest, code,
 			map[string]any{"field": field, "messageBytes": len(msg), "limit": MaxPushMsgBytes},
 			"%s: the push message to the device would be %d bytes; allowed at most %d bytes (nickName is %d bytes percent-encoded, customQuery %d bytes): shorten nickName or customQuery",
 			field, len(msg), MaxPushMsgBytes, nick, len(p.CustomQuery))

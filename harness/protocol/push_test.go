@@ -1,4 +1,4 @@
-package wechat
+package protocol
 
 import (
 	"encoding/json"
@@ -41,7 +41,7 @@ func TestEncodeURIComponent(t *testing.T) {
 
 func TestBuildPushMessageExactBytes(t *testing.T) {
 	p := CallParams{RoomType: "video", SN: "SN-001", NickName: "Alice Smith & Bob", EnvVersion: "develop", CustomQuery: "a=1&b=two"}
-	got, err := BuildPushMessage(p, "g0123", DefaultAppID)
+	got, err := BuildPushMessage(p, "g0123", ExampleAppID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestBuildPushMessageExactBytes(t *testing.T) {
 	}
 	for env, appType := range map[string]string{"": `"appType":0`, "release": `"appType":0`, "develop": `"appType":1`, "trial": `"appType":2`} {
 		p := CallParams{RoomType: "voice", SN: "s", NickName: "n", EnvVersion: env}
-		msg, err := BuildPushMessage(p, "g", DefaultAppID)
+		msg, err := BuildPushMessage(p, "g", ExampleAppID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,14 +74,14 @@ func TestBuildPushMessageErrors(t *testing.T) {
 		code  int
 		field string
 	}{
-		{"roomType", func(p *CallParams) { p.RoomType = "audio" }, "g", DefaultAppID, CodeRoomType, "roomType"},
-		{"sn", func(p *CallParams) { p.SN = "" }, "g", DefaultAppID, CodeSN, "sn"},
-		{"nickName", func(p *CallParams) { p.NickName = "" }, "g", DefaultAppID, CodeNickName, "nickName"},
-		{"envVersion", func(p *CallParams) { p.EnvVersion = "beta" }, "g", DefaultAppID, CodeEnvVersion, "envVersion"},
-		{"customQuery", func(p *CallParams) { p.CustomQuery = "&a=1" }, "g", DefaultAppID, CodeCustomQuery, "customQuery"},
-		{"huge nickName", func(p *CallParams) { p.NickName = strings.Repeat("名", 600) }, "g", DefaultAppID, CodeNickName, "nickName"},
-		{"huge customQuery", func(p *CallParams) { p.CustomQuery = "q=" + strings.Repeat("x", 5200) }, "g", DefaultAppID, CodeCustomQuery, "customQuery"},
-		{"groupId", nil, "", DefaultAppID, 0, "groupId"},
+		{"roomType", func(p *CallParams) { p.RoomType = "audio" }, "g", ExampleAppID, CodeRoomType, "roomType"},
+		{"sn", func(p *CallParams) { p.SN = "" }, "g", ExampleAppID, CodeSN, "sn"},
+		{"nickName", func(p *CallParams) { p.NickName = "" }, "g", ExampleAppID, CodeNickName, "nickName"},
+		{"envVersion", func(p *CallParams) { p.EnvVersion = "beta" }, "g", ExampleAppID, CodeEnvVersion, "envVersion"},
+		{"customQuery", func(p *CallParams) { p.CustomQuery = "&a=1" }, "g", ExampleAppID, CodeCustomQuery, "customQuery"},
+		{"huge nickName", func(p *CallParams) { p.NickName = strings.Repeat("名", 600) }, "g", ExampleAppID, CodeNickName, "nickName"},
+		{"huge customQuery", func(p *CallParams) { p.CustomQuery = "q=" + strings.Repeat("x", 5200) }, "g", ExampleAppID, CodeCustomQuery, "customQuery"},
+		{"groupId", nil, "", ExampleAppID, 0, "groupId"},
 		{"appid", nil, "g", "wxNOTHEX", 0, "appid"},
 	}
 	for _, c := range cases {
@@ -175,7 +175,7 @@ func TestPathRoundTripHostileNames(t *testing.T) {
 		for _, sn := range []string{"SN-42", "SN&listenerId=x%2F;$(id)"} {
 			for _, cq := range []string{"", "a=1&b=%26x"} {
 				p := CallParams{RoomType: "video", SN: sn, NickName: name, CustomQuery: cq}
-				msg, err := BuildPushMessage(p, "g42", DefaultAppID)
+				msg, err := BuildPushMessage(p, "g42", ExampleAppID)
 				if err != nil {
 					t.Fatalf("name %q: %v", name, err)
 				}
@@ -207,7 +207,7 @@ func TestPathRoundTripProperty(t *testing.T) {
 			b.WriteRune(pool[rng.IntN(len(pool))])
 		}
 		name := b.String()
-		msg, err := BuildPushMessage(CallParams{RoomType: "voice", SN: "s", NickName: name}, "g", DefaultAppID)
+		msg, err := BuildPushMessage(CallParams{RoomType: "voice", SN: "s", NickName: name}, "g", ExampleAppID)
 		if err != nil {
 			t.Fatalf("name %q: %v", name, err)
 		}

@@ -1,4 +1,4 @@
-package wechat
+package protocol
 
 import (
 	"encoding/json"
