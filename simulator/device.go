@@ -59,7 +59,7 @@ type DeviceConfig struct {
 	LoseAtPush int
 	// Loss is how it goes away: LossPowerOff (default; Close) or
 	// LossFreeze (adbd hangs with its connections open).
-	Loss string
+	Loss Loss
 	// Logf receives diagnostics.
 	Logf func(format string, args ...any)
 }
@@ -86,7 +86,7 @@ func NewDevice(ctx context.Context, cfg DeviceConfig) (*Device, error) {
 		return nil, errors.New("simulator: DeviceConfig.Profile is required")
 	}
 	if cfg.Loss != "" && !slices.Contains(Losses, cfg.Loss) {
-		return nil, fmt.Errorf("simulator: DeviceConfig.Loss %q: allowed %s", cfg.Loss, strings.Join(Losses, ", "))
+		return nil, fmt.Errorf("simulator: DeviceConfig.Loss %q: allowed %s", cfg.Loss, LossNames())
 	}
 	defects, err := profile.ParseDefects(cfg.Defects)
 	if err != nil {
@@ -226,16 +226,32 @@ func (d *Device) reportTruth(stage, groupID string, at time.Time) {
 	}()
 }
 
-// Ways a device can go away (DeviceConfig.Loss).
+// Loss is how a simulated device goes away (DeviceConfig.Loss).
+type Loss string
+
+// Ways a device can go away.
 const (
-	LossPowerOff = "power-off"
-	LossFreeze   = "freeze"
+	// LossPowerOff: the device closes every connection and stops
+	// answering, as one that loses power.
+	LossPowerOff Loss = "power-off"
+	// LossFreeze: adbd hangs with its connections open, as a device whose
+	// system froze; only a liveness probe tells it from a slow app.
+	LossFreeze Loss = "freeze"
 )
 
 // Losses lists the allowed DeviceConfig.Loss values.
-var Losses = []string{LossPowerOff, LossFreeze}
+var Losses = []Loss{LossPowerOff, LossFreeze}
 
-func (d *Device) loss() string {
+// LossNames lists the losses for messages.
+func LossNames() string {
+	var s []string
+	for _, l := range Losses {
+		s = append(s, string(l))
+	}
+	return strings.Join(s, ", ")
+}
+
+func (d *Device) loss() Loss {
 	if d.cfg.Loss == "" {
 		return LossPowerOff
 	}

@@ -8,39 +8,49 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/farm"
+	"github.com/wmpf-hil/wmpf-hil/harness/framework"
 	"github.com/wmpf-hil/wmpf-hil/harness/latency"
 	"github.com/wmpf-hil/wmpf-hil/harness/report"
+	"github.com/wmpf-hil/wmpf-hil/harness/runner"
 	"github.com/wmpf-hil/wmpf-hil/internal/cli"
 )
 
-// moduleRoot finds the directory holding go.mod, from the working directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(d, "suites")); err == nil {
-				return d, nil
-			}
-		}
-		if filepath.Dir(d) == d {
-			return "", errors.New("run wmpf-hil inside its source tree (no go.mod with suites/ above " + dir + ")")
-		}
-	}
-}
+// Exit statuses of run (and bench), as DESIGN and README give them.
+const (
+	exitPass        = 0
+	exitFailed      = 1
+	exitBadInput    = 2
+	exitInfra       = 3
+	exitInterrupted = 130
+	exitTerminated  = 143
+)
+
+const runHelp = `Runs the suites against a farm: every spec on every healthy device it applies
+to (run.matrix: device; model: once per model; any: once), one worker process
+per device, -procs at a time. Writes reports/<run-id>/: results.jsonl,
+junit.xml (a testsuite per device), ctrf.json, report.html, evidence/.
+
+Exit status:
+  0    every cell passed (flaky cells pass unless -flaky-fails)
+  1    a product failure: a cell failed (this outranks every other status)
+  2    bad input: the farm file, a flag, the label filter
+  3    only infrastructure trouble: cells lost to a device, an adb server, the
+       WeChat side or a worker, or quarantined devices; no product failure
+  130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM — the summary says what ran
+`
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: wmpf-hil run [flags]\n\n%s\nFlags:\n", runHelp)
+		fs.PrintDefaults()
+	}
 	r := suiteFlags(fs)
 	labels := fs.String("label-filter", "", "run only specs matching this Ginkgo label filter, e.g. 'smoke' or 'launch || restart'")
 	if err := parse(fs, args, 0); err != nil {
@@ -55,12 +65,13 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return exitStatus(code, runDir)
 }
 
-// suiteRun is one run of the suites through Ginkgo.
+// suiteRun is one run of the suites.
 type suiteRun struct {
-	devices, reports, runID *string
-	procs                   *int
-	timeout                 *time.Duration
-	labels                  string
+	devices, reports, runID, matrix, shard *string
+	shardCount, procs, flakeAttempts       *int
+	flakyFails                             *bool
+	timeout                                *time.Duration
+	labels                                 string
 	// extra flags for the suites.
 	extra []string
 }
@@ -68,128 +79,116 @@ type suiteRun struct {
 // suiteFlags declares the flags every command that runs the suites takes.
 func suiteFlags(fs *flag.FlagSet) *suiteRun {
 	return &suiteRun{
-		devices: fs.String("devices", "", "farm file (default: $WMPF_HIL_DEVICES, then devices.yaml)"),
-		reports: fs.String("reports", "reports", "directory of run reports"),
-		procs:   fs.Int("procs", 0, "Ginkgo processes (default: one per device of the farm)"),
-		runID:   fs.String("run-id", "", "name of the run's report directory (default: the start time)"),
-		timeout: fs.Duration("timeout", 30*time.Minute, "fail the run if it takes longer"),
+		devices:       fs.String("devices", "", "farm file (default: $WMPF_HIL_DEVICES, then devices.yaml, then the built-in default farm of 4 simulated devices)"),
+		reports:       fs.String("reports", envOr("WMPF_HIL_REPORTS", "reports"), "directory of run reports (or $WMPF_HIL_REPORTS)"),
+		procs:         fs.Int("procs", 0, fmt.Sprintf("worker processes at once, each driving one device (default: one per device, at most %d)", runner.DefaultMaxProcs)),
+		runID:         fs.String("run-id", os.Getenv("WMPF_HIL_RUN_ID"), "name of the run's report directory (default: the start time)"),
+		matrix:        fs.String("matrix", "", "override run.matrix: device (every spec on every device), model (once per model), any (once)"),
+		shard:         fs.String("shard", "", "run shard I of N of the farm (I/N; also $WMPF_HIL_SHARD, or $JOB_COMPLETION_INDEX with -shard-count)"),
+		shardCount:    fs.Int("shard-count", 0, "with $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's pod index, from 0): the number of shards"),
+		flakeAttempts: fs.Int("flake-attempts", 0, "run a failed cell up to N times in all, recording each attempt; one that then passes is flaky (0: product failures are never retried)"),
+		flakyFails:    fs.Bool("flaky-fails", false, "a flaky cell fails the run (exit 1)"),
+		timeout:       fs.Duration("timeout", 30*time.Minute, "stop the run (as interrupted) if it takes longer"),
 	}
 }
 
-// exec runs the suites and returns Ginkgo's exit code and the run
-// directory, whose report it renders if the suites could not.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// exec runs the suites under the runner and returns the run's exit status
+// and directory.
 func (r *suiteRun) exec(ctx context.Context, stdout, stderr io.Writer) (int, string, error) {
-	root, err := moduleRoot()
+	self, err := os.Executable()
 	if err != nil {
-		return 0, "", err
+		return 0, "", fmt.Errorf("finding this program to start its workers: %w", err)
 	}
-	file := farm.FileFromEnv(*r.devices)
-	if !filepath.IsAbs(file) {
-		file, _ = filepath.Abs(file)
-	}
-	cfg, err := farm.Load(file)
+	shard, _, err := farm.ShardFromEnv(*r.shard, *r.shardCount)
 	if err != nil {
 		return 0, "", cli.UsageError{Msg: err.Error()}
 	}
-	n := cfg.DeviceCount()
-	procs := *r.procs
-	if procs == 0 {
-		procs = n
+	res, err := runner.Run(ctx, runner.Options{
+		FarmFile: farm.FileFromEnv(*r.devices), ReportsDir: *r.reports, RunID: *r.runID, Procs: *r.procs,
+		Labels: r.labels, Matrix: farm.Matrix(*r.matrix), Shard: shard, FlakeAttempts: *r.flakeAttempts,
+		FlakyFails: *r.flakyFails, Timeout: *r.timeout, SuiteArgs: r.extra, Worker: []string{self, "worker"},
+		Version: version(), Stderr: stderr,
+	})
+	if errors.Is(err, runner.ErrBadInput) {
+		return 0, "", cli.UsageError{Msg: strings.TrimPrefix(err.Error(), runner.ErrBadInput.Error()+": ")}
 	}
-	if procs < 1 || procs > 256 {
-		return 0, "", cli.UsageError{Msg: fmt.Sprintf("-procs %d: allowed 1..256", procs)}
-	}
-	runID := *r.runID
-	if runID == "" {
-		runID = time.Now().Format("20060102-150405")
-	}
-	rdir, _ := filepath.Abs(*r.reports)
-	runDir := filepath.Join(rdir, runID)
-	fmt.Fprintf(stderr, "wmpf-hil: farm %s (%d devices), %d processes, report in %s\n", file, n, procs, runDir)
-
-	gargs := []string{"tool", "ginkgo", "-p", "--procs", strconv.Itoa(procs), "--timeout", r.timeout.String(), "--poll-progress-after", "60s"}
-	if r.labels != "" {
-		gargs = append(gargs, "--label-filter", r.labels)
-	}
-	gargs = append(gargs, "./suites", "--", "-devices", file, "-reports", rdir, "-run-id", runID)
-	gargs = append(gargs, r.extra...)
-	cmd := exec.Command("go", gargs...)
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.Env = append(os.Environ(), "TESTCONTAINERS_RYUK_DISABLED=true")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return 0, runDir, fmt.Errorf("start ginkgo: %w", err)
-	}
-	// Pass an interrupt on to ginkgo, which finishes its reporting nodes;
-	// a second one kills the run.
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var werr error
-	select {
-	case werr = <-done:
-	case <-ctx.Done():
-		fmt.Fprintln(stderr, "wmpf-hil: interrupted: letting the suites write their results")
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-		select {
-		case werr = <-done:
-		case <-time.After(90 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			werr = <-done
+	if err != nil {
+		if res != nil && res.RunDir != "" {
+			fmt.Fprintf(stderr, "wmpf-hil: %v\n", err)
+			return exitInfra, res.RunDir, nil
 		}
+		return 0, "", err
 	}
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(werr, &ee) {
-		code = ee.ExitCode()
-		if code < 0 {
-			code = 1
-		}
-	} else if werr != nil {
-		return 0, runDir, werr
-	}
-	// The suites render the report at the end; a run that crashed or was
-	// killed did not, so render what results.jsonl holds.
-	if _, err := os.Stat(filepath.Join(runDir, report.HTMLFile)); err != nil {
-		if _, rerr := os.Stat(filepath.Join(runDir, report.ResultsFile)); rerr == nil {
-			if err := report.Render(runDir); err != nil {
-				fmt.Fprintf(stderr, "wmpf-hil: render report: %v\n", err)
-			}
-		}
-	}
-	return code, runDir, nil
+	return res.End.ExitCode, res.RunDir, nil
 }
 
-// exitStatus maps Ginkgo's exit code to the run's: when every spec that
-// did not pass lost its device, it is an infrastructure problem (3), not a
-// product failure.
+// exitStatus is the run's exit status as an error for cli.Main.
 func exitStatus(code int, runDir string) error {
-	if code == 0 {
+	if code == exitPass {
 		return nil
-	}
-	if res, err := report.ReadDir(runDir); err == nil {
-		if end := res.Summarize(); end.Failed == 0 && end.Lost > 0 {
-			return cli.ExitError{Code: exitDevicesLost}
-		}
 	}
 	return cli.ExitError{Code: code}
 }
 
-// exitDevicesLost is wmpf-hil run's exit status when no spec failed but
-// devices were lost: the farm, not the product, needs attention.
-const exitDevicesLost = 3
+// runWorker is the hidden subcommand wmpf-hil run starts for each device.
+func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if code := framework.RunWorker(args); code != 0 {
+		return cli.ExitError{Code: code}
+	}
+	return nil
+}
 
-// summarize prints the verdict and where the report is.
+// summarize prints the verdict, what went wrong where, and where the
+// report is.
 func summarize(w io.Writer, runDir string) {
 	res, err := report.ReadDir(runDir)
 	if err != nil {
 		fmt.Fprintf(w, "\nno results in %s: %v\n", runDir, err)
 		return
 	}
-	end := res.Summarize()
-	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d device-lost, %d calls measured\n", end.Verdict, end.Passed, end.Failed, end.Lost, len(res.Calls))
+	end := res.Summarize(report.SummaryOptions{})
+	if res.End != nil {
+		end = *res.End
+	}
+	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d flaky, %d lost, %d quarantined, %d skipped", end.Verdict, end.Passed, end.Failed,
+		end.Flaky, end.Lost, end.Quarantined, end.Skipped)
+	if end.Interrupted > 0 || end.Signal != "" {
+		fmt.Fprintf(w, ", %d interrupted", end.Interrupted)
+	}
+	fmt.Fprintf(w, "; %d calls measured\n", len(res.Calls))
+	if end.Signal != "" {
+		fmt.Fprintf(w, "interrupted by %s: the counts above are what had run\n", end.Signal)
+	}
+	for _, s := range latestCells(res) {
+		switch s.State {
+		case report.StateFailed, report.StateLost, report.StateQuarantined, report.StateFlaky:
+			why := s.Failure
+			if why == "" {
+				why = s.Reason
+			}
+			if l, _, _ := strings.Cut(strings.TrimSpace(why), "\n"); l != "" {
+				why = l
+			}
+			if len(why) > 200 {
+				why = why[:200] + "…"
+			}
+			fmt.Fprintf(w, "  %-11s %s: %s\n", s.State, s.TestName(), why)
+		}
+	}
 	for _, in := range res.Incidents {
-		fmt.Fprintf(w, "incident: %s: adb server %s (%s), %s", in.What, in.Server, in.Addr, in.Exit)
+		fmt.Fprintf(w, "incident: %s", in.What)
+		for _, f := range []string{in.Device, in.Server, in.Addr, in.Exit} {
+			if f != "" {
+				fmt.Fprintf(w, " %s", f)
+			}
+		}
 		if in.What == report.IncidentADBServerRestarted {
 			fmt.Fprintf(w, "; back in %.0f ms with %d devices", in.TookMs, len(in.Reconnected))
 		}
@@ -202,6 +201,25 @@ func summarize(w io.Writer, runDir string) {
 	fmt.Fprintf(w, "report:  %s\n", filepath.Join(runDir, report.HTMLFile))
 	fmt.Fprintf(w, "junit:   %s\n", filepath.Join(runDir, report.JUnitFile))
 	fmt.Fprintf(w, "results: %s\n", filepath.Join(runDir, report.ResultsFile))
+}
+
+// latestCells is each cell's last record, in name order.
+func latestCells(res *report.Results) []report.SpecResult {
+	last := map[string]report.SpecResult{}
+	var keys []string
+	for _, s := range res.Specs {
+		k := s.TestName()
+		if _, ok := last[k]; !ok {
+			keys = append(keys, k)
+		}
+		last[k] = s
+	}
+	sort.Strings(keys)
+	out := make([]report.SpecResult, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, last[k])
+	}
+	return out
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -229,7 +247,7 @@ func printAccuracy(w io.Writer, res *report.Results) {
 	if len(errs) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "clock correction vs ground truth (|harness - truth|, ms):\n")
+	fmt.Fprintf(w, "clock correction vs ground truth (|harness - truth|, ms; target p99 under %v):\n", runner.ClockTarget)
 	for _, seg := range latency.Segments {
 		v := errs[seg.Name]
 		if len(v) == 0 {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wmpf-hil/wmpf-hil/harness/farm"
+	"github.com/wmpf-hil/wmpf-hil/simulator/provider"
 	"github.com/wmpf-hil/wmpf-hil/internal/cli"
 	"github.com/wmpf-hil/wmpf-hil/simulator"
 	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
@@ -98,7 +98,7 @@ func (f *deviceFlags) configs() ([]simulator.DeviceConfig, error) {
 		}
 		perDevice[i] = append(perDevice[i], name)
 	}
-	offsets, err := farm.ParseOffset(f.offset, f.n)
+	offsets, err := provider.ParseOffset(f.offset, f.n)
 	if err != nil {
 		return nil, cli.UsageError{Msg: fmt.Sprintf("-clock-offset: %v", err)}
 	}

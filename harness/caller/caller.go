@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -487,4 +488,60 @@ func (c *Client) AddTruth(ctx context.Context, st protocol.TruthStamp) error {
 		body["groupId"] = st.GroupID
 	}
 	return c.call(ctx, "add truth", http.MethodPost, "/sim/truth", nil, body, nil)
+}
+
+// EndCallsOf ends the call the simulated WeChat side still has going for
+// the device sn: it cancels a ringing call and hangs up an answered one.
+// It returns the rooms it ended.
+func (c *Client) EndCallsOf(ctx context.Context, sn string) ([]string, error) {
+	st, err := c.Device(ctx, sn)
+	if err != nil {
+		var ae *protocol.APIError
+		if errors.As(err, &ae) && ae.ErrCode == protocol.ErrcodeNotFound {
+			return nil, nil // a device the WeChat side does not know has no call
+		}
+		return nil, err
+	}
+	if st.ActiveRoom == "" {
+		return nil, nil
+	}
+	r, err := c.Room(ctx, st.ActiveRoom)
+	if err != nil {
+		return nil, err
+	}
+	switch r.State {
+	case protocol.StateRinging:
+		err = c.Cancel(ctx, r.RoomID)
+	case protocol.StateAnswered, protocol.StateOngoing:
+		err = c.Hangup(ctx, r.RoomID)
+	default:
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []string{r.RoomID}, nil
+}
+
+// PushTokenOf is the newest push token the simulated WeChat side issued to
+// sn, and its expiry.
+func (c *Client) PushTokenOf(ctx context.Context, sn string) (string, time.Time, error) {
+	st, err := c.Device(ctx, sn)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return st.PushToken, st.PushTokenExpiry, nil
+}
+
+// FastClient is an HTTP client for a WeChat side that should answer at
+// once (a simulated one): a request that takes longer than timeout, or a
+// connection that cannot be made within it, is an error, so that a WeChat
+// side that died or froze is found in seconds, not after 30.
+func FastClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: timeout}).DialContext,
+		ResponseHeaderTimeout: timeout,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       30 * time.Second,
+	}}
 }

@@ -23,6 +23,9 @@ type EventLog struct {
 	closed  error
 	parser  *contract.Parser
 	bad     []string
+	// witnesses are the system's own lines about activities and
+	// processes (witness.go), bounded like lines.
+	witnesses []Witness
 }
 
 // Line is one logcat line as received.
@@ -53,6 +56,15 @@ func (l *EventLog) Add(text string, received time.Time) {
 	l.lines = append(l.lines, ln)
 	if len(l.lines) > l.maxLine {
 		l.lines = append(l.lines[:0:0], l.lines[len(l.lines)-l.maxLine*3/4:]...)
+	}
+	if ln.Parsed {
+		if w, ok := parseWitness(e); ok {
+			w.Received = received
+			l.witnesses = append(l.witnesses, w)
+			if len(l.witnesses) > l.maxLine {
+				l.witnesses = append(l.witnesses[:0:0], l.witnesses[len(l.witnesses)-l.maxLine*3/4:]...)
+			}
+		}
 	}
 	if !ln.Parsed || e.Tag != contract.Tag {
 		return

@@ -21,43 +21,6 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/harness/logcat"
 )
 
-// Spec describes a device of the farm, as the run hands it to the suites.
-type Spec struct {
-	// Name is how reports call the device (the serial for real devices).
-	Name string `json:"name"`
-	// Server is the adb server address, Serial the device's serial there.
-	Server      string `json:"server"`
-	Serial      string `json:"serial"`
-	SN          string `json:"sn"`
-	ModelID     string `json:"modelId"`
-	Model       string `json:"model"`
-	HostPackage string `json:"hostPackage"`
-	// Push is inject, wechat or pushapi.
-	Push      string `json:"push"`
-	Simulated bool   `json:"simulated"`
-	Profile   string `json:"profile,omitempty"`
-	// Container is the Docker container the simulated device runs in.
-	Container string `json:"container,omitempty"`
-	// CommandTimeout bounds each shell command (0: DefaultCommandTimeout).
-	CommandTimeout time.Duration `json:"commandTimeout,omitempty"`
-	// Defects switched on (simulated devices).
-	Defects []string `json:"defects,omitempty"`
-	// ClockOffset and ClockDriftPPM as configured (simulated devices).
-	ClockOffset   time.Duration `json:"clockOffset,omitempty"`
-	ClockDriftPPM float64       `json:"clockDriftPPM,omitempty"`
-	// UI selectors.
-	Answer string `json:"answer"`
-	HangUp string `json:"hangUp"`
-	Accept string `json:"accept"`
-}
-
-// Defaults of the UI selectors (the simulated plugin page and host app).
-const (
-	DefaultAnswer = "text=接听"
-	DefaultHangUp = "text=挂断"
-	DefaultAccept = "text=接听"
-)
-
 // WMPF's package and the Mini Program activity's class prefix.
 const (
 	WMPFPackage      = "com.tencent.wmpf"
@@ -452,7 +415,7 @@ func (s *Session) Readiness(ctx context.Context) string {
 		return "WMPF is not activated"
 	case !listener:
 		return "the host app has not registered its push listener"
-	case s.Spec.Push != "inject" && ev.Str("pushToken") == "":
+	case s.Spec.Push != PushInject && ev.Str("pushToken") == "":
 		return "the host app reports no push token"
 	}
 	return ""

@@ -1,49 +1,85 @@
-// Package farm reads devices.yaml — which adb servers, which real and
-// simulated devices, which WeChat side, which budgets — and brings the farm
-// up: adb servers started or reached, simulated devices started, network
-// devices connected, every device health-checked. A device that fails its
-// check is taken out of the run with the reason, not left to fail every spec.
+// Package farm reads devices.yaml — which adb servers, which devices, which
+// WeChat side, which budgets, how to run — and brings the farm up: adb
+// servers started or reached, devices connected and health-checked. A device
+// that fails its check is taken out of the run with the reason, not left to
+// fail every spec.
+//
+// The harness knows real devices, listed one by one under devices:. Other
+// sources of devices — simulated ones, a simulated farm in a container — are
+// providers (see Provider) that register themselves from outside the harness,
+// where the commands and suites are built, as the Kubernetes e2e framework's
+// cloud providers do. The harness never imports them.
 package farm
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/wmpf-hil/wmpf-hil/fixtures"
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
-	"github.com/wmpf-hil/wmpf-hil/harness/simcontainer"
-	"github.com/wmpf-hil/wmpf-hil/simulator"
-	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
-	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
+	"github.com/wmpf-hil/wmpf-hil/harness/device"
+	"github.com/wmpf-hil/wmpf-hil/harness/latency"
+	"github.com/wmpf-hil/wmpf-hil/internal/strictyaml"
 )
+
+// WeChatMode says where the WeChat side that places calls is.
+type WeChatMode string
+
+// WeChat modes the harness serves itself; providers add theirs (simulated,
+// container).
+const (
+	// WeChatURL is a running simulated WeChat side (wmpf-sim farm), at url.
+	WeChatURL WeChatMode = "url"
+	// WeChatReal is WeChat's own server API for pushes; needs the device
+	// maker's credentials.
+	WeChatReal WeChatMode = "real"
+)
+
+// Matrix says which devices a spec runs on.
+type Matrix string
+
+// Matrices.
+const (
+	// MatrixDevice runs every spec on every healthy device it applies to.
+	MatrixDevice Matrix = "device"
+	// MatrixModel runs every spec once per model, spread over the model's
+	// devices.
+	MatrixModel Matrix = "model"
+	// MatrixAny runs every spec once, on one device of the farm: a quick smoke.
+	MatrixAny Matrix = "any"
+)
+
+// Matrices lists the allowed matrices.
+var Matrices = []Matrix{MatrixDevice, MatrixModel, MatrixAny}
 
 // Config is devices.yaml.
 type Config struct {
 	Version    int         `yaml:"version"`
 	ADBServers []ADBServer `yaml:"adbServers"`
 	WeChat     WeChat      `yaml:"wechat"`
-	// Budgets is the budgets file, relative to devices.yaml.
-	Budgets string `yaml:"budgets"`
-	// Profiles is the directory of device profiles, relative to devices.yaml.
-	Profiles  string     `yaml:"profiles"`
-	Simulated []SimGroup `yaml:"simulated"`
-	// Container runs the simulated farm — the WeChat side and its
-	// devices — in a Docker container built FROM scratch from this source
-	// tree (wechat.mode container), for Docker-level faults.
-	Container *ContainerFarm `yaml:"container"`
-	Devices   []RealDevice   `yaml:"devices"`
-	Run       RunConfig      `yaml:"run"`
+	// Budgets is the budgets file, relative to devices.yaml; empty: the
+	// built-in fixtures/budgets.yaml.
+	Budgets string       `yaml:"budgets"`
+	Devices []RealDevice `yaml:"devices"`
+	Run     RunConfig    `yaml:"run"`
 
-	// Path is where the file was read from; Dir its directory.
+	// Path is where the file was read from ("built-in" for the embedded
+	// default farm); Dir is the directory relative paths start from.
 	Path string `yaml:"-"`
 	Dir  string `yaml:"-"`
+	// Sections are the top-level sections that belong to providers,
+	// undecoded: the provider that owns each reads it.
+	Sections map[string]*yaml.Node `yaml:"-"`
+
+	budgets   *latency.Budgets
+	suppliers []configured
 }
 
 // ADBServer names one adb server.
@@ -53,17 +89,16 @@ type ADBServer struct {
 	// 127.0.0.1, with its own HOME), "tcp:HOST:PORT" (a running server, maybe
 	// on another host), or "env" (ADB_SERVER_SOCKET, default tcp:127.0.0.1:5037).
 	Address string `yaml:"address"`
+	// Shard assigns the server's devices to one shard of a sharded run
+	// (1-based), for hosts that each own their USB devices; 0: the devices
+	// are split over the shards like any others.
+	Shard int `yaml:"shard"`
 }
 
 // WeChat says how calls reach the devices.
 type WeChat struct {
-	// Mode: "simulated" (the run starts the simulated WeChat side), "url"
-	// (a running simulated side, e.g. wmpf-sim farm), "real" (WeChat's own
-	// server API for pushes; needs the device maker's credentials),
-	// "container" (the run starts the simulated farm, WeChat side and
-	// devices, in a Docker container; see Config.Container).
-	Mode string `yaml:"mode"`
-	URL  string `yaml:"url"`
+	Mode WeChatMode `yaml:"mode"`
+	URL  string     `yaml:"url"`
 	// AppID and Secret of the vendor Mini Program; SecretEnv names an
 	// environment variable holding the secret instead.
 	AppID     string `yaml:"appid"`
@@ -72,64 +107,16 @@ type WeChat struct {
 	// Token is an access token to use as is (mode url), e.g. the one
 	// wmpf-sim farm prints.
 	Token string `yaml:"token"`
-	// Faults switches bugs of the simulated WeChat side on (mode
-	// simulated), to show that the bad-input specs catch them.
+	// Faults switches bugs of a simulated WeChat side on: the provider that
+	// serves the mode checks them.
 	Faults []string `yaml:"faults"`
-}
-
-// DeviceCount is how many devices the farm file lists: real, simulated
-// and in the container.
-func (c *Config) DeviceCount() int {
-	n := len(c.Devices)
-	for _, g := range c.Simulated {
-		n += g.Count
-	}
-	if c.Container != nil {
-		n += c.Container.Count
-	}
-	return n
-}
-
-// SimDevices are identical simulated devices: how many, their profile and
-// defects, their clocks, and the adb server that reaches them.
-type SimDevices struct {
-	Count   int      `yaml:"count"`
-	Profile string   `yaml:"profile"`
-	Defects []string `yaml:"defects"`
-	// ClockOffset: a duration ("3s", "-1500ms") for every device, or a
-	// spread ("±4s") over the group.
-	ClockOffset   string  `yaml:"clockOffset"`
-	ClockDriftPPM float64 `yaml:"clockDriftPPM"`
-	ADBServer     string  `yaml:"adbServer"`
-}
-
-// ContainerFarm is the simulated farm in a container.
-type ContainerFarm struct {
-	SimDevices `yaml:",inline"`
-}
-
-// SimGroup is a group of simulated devices in the run's own process.
-type SimGroup struct {
-	SimDevices `yaml:",inline"`
-	// Port of the first device; 0 picks free ports.
-	Port        int    `yaml:"port"`
-	Auth        string `yaml:"auth"`
-	HostPackage string `yaml:"hostPackage"`
-	NotRooted   bool   `yaml:"notRooted"`
-	// Lifetime makes the devices die (their adbd and system stop, as a
-	// device that loses power) this long after the farm is up: for
-	// exercising how a run copes with a device lost mid-run.
-	Lifetime string `yaml:"lifetime"`
-	// LoseAtPush makes each device of the group go away when it receives
-	// its Nth push, in the middle of that call: a loss at a fixed point of
-	// the run rather than at a time. Loss says how: power-off (default)
-	// or freeze (adbd hangs, its connections stay open).
-	LoseAtPush int    `yaml:"loseAtPush"`
-	Loss       string `yaml:"loss"`
 }
 
 // RealDevice is a device reached through an adb server.
 type RealDevice struct {
+	// Name is how reports call the device, stable from run to run
+	// (default: its sn).
+	Name string `yaml:"name"`
 	// Serial as the adb server lists it: a USB serial, or HOST:PORT for a
 	// network device.
 	Serial string `yaml:"serial"`
@@ -140,11 +127,19 @@ type RealDevice struct {
 	ModelID     string `yaml:"modelId"`
 	Model       string `yaml:"model"`
 	HostPackage string `yaml:"hostPackage"`
-	// Push: how the harness's caller reaches the device: "inject" (the
-	// debug host app's broadcast hook), "wechat" (callWMPF on the simulated
-	// WeChat side), "pushapi" (the push server API, real or simulated).
-	Push string   `yaml:"push"`
-	UI   UIConfig `yaml:"ui"`
+	// Push: how the harness's caller reaches the device.
+	Push device.PushRoute `yaml:"push"`
+	UI   UIConfig         `yaml:"ui"`
+	// Install is the host app build under test, installed before the run.
+	Install *Install `yaml:"install"`
+}
+
+// Install is an APK to install on a device before the run.
+type Install struct {
+	// APK is the file, relative to devices.yaml.
+	APK string `yaml:"apk"`
+	// Package the APK must install (its manifest's package).
+	Package string `yaml:"package"`
 }
 
 // UIConfig tells the harness how to find things on screen.
@@ -157,8 +152,10 @@ type UIConfig struct {
 	Accept string `yaml:"accept"`
 }
 
-// RunConfig tunes the suites.
+// RunConfig tunes the run.
 type RunConfig struct {
+	// Matrix: device (default), model or any.
+	Matrix Matrix `yaml:"matrix"`
 	// LatencyCalls is how many measured calls each device makes in the
 	// latency suite (default 6).
 	LatencyCalls int `yaml:"latencyCalls"`
@@ -168,19 +165,46 @@ type RunConfig struct {
 	// does not finish in it makes the harness probe the device, and one
 	// that does not answer is lost (default 30s).
 	CommandTimeout string `yaml:"commandTimeout"`
+	// QuarantineAfter is how many infrastructure failures in a row (a
+	// device busy, not answering, or that cannot be reset) take a device
+	// out of the rest of the run (default 2).
+	QuarantineAfter int `yaml:"quarantineAfter"`
+	// Retries of cells.
+	Retries Retries `yaml:"retries"`
 }
 
-// Allowed values.
+// Retries says which cells run again.
+type Retries struct {
+	// Infrastructure re-runs a cell whose device was lost or quarantined on
+	// another healthy device of the same model, up to this many times.
+	Infrastructure int `yaml:"infrastructure"`
+}
+
+// Limits of a farm file.
+const (
+	MaxDevices      = 1000
+	maxLatencyCalls = 1000
+)
+
+// Defaults.
+const (
+	DefaultLatencyCalls    = 6
+	DefaultHealthTimeout   = 20 * time.Second
+	DefaultQuarantineAfter = 2
+)
+
 var (
-	wechatModes = []string{"simulated", "url", "real", "container"}
-	pushModes   = []string{"inject", "wechat", "pushapi"}
-	authModes   = []string{"none", "reject", "accept"}
-	packageRE   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z][a-zA-Z0-9_]*)+$`)
-	selectorRE  = regexp.MustCompile(`^(text|desc|id)=.+$`)
+	packageRE  = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z][a-zA-Z0-9_]*)+$`)
+	selectorRE = regexp.MustCompile(`^(text|desc|id)=.+$`)
+	appIDRE    = regexp.MustCompile(`^wx[0-9a-f]{16}$`)
+	nameRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 )
 
 // DefaultFile is the farm file used when none is named.
 const DefaultFile = "devices.yaml"
+
+// BuiltinPath is Config.Path of the built-in default farm.
+const BuiltinPath = "built-in default farm"
 
 // FileFromEnv returns the farm file: the flag value if set, else
 // WMPF_HIL_DEVICES, else DefaultFile.
@@ -194,46 +218,96 @@ func FileFromEnv(flagValue string) string {
 	return DefaultFile
 }
 
-// Load reads and checks a farm file.
+// Load reads and checks a farm file. When path is DefaultFile and there is
+// no such file, it is the built-in default farm (four simulated devices).
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("farm: %w", err)
+		if os.IsNotExist(err) && path == DefaultFile {
+			return Builtin()
+		}
+		return nil, fmt.Errorf("farm file: %w", err)
 	}
-	c, err := Parse(data, filepath.Dir(path))
+	abs, _ := filepath.Abs(path)
+	c, err := Parse(data, filepath.Dir(abs))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	c.Path = path
+	c.Path = abs
 	return c, nil
 }
 
-// Parse decodes and checks a farm file whose relative paths are relative to dir.
-func Parse(data []byte, dir string) (*Config, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var c Config
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s", strings.Replace(err.Error(), "yaml: unmarshal errors:\n  ", "", 1))
-	}
-	c.Dir = dir
-	if err := c.validate(); err != nil {
+// Builtin is the built-in default farm (fixtures/farms/default.yaml).
+func Builtin() (*Config, error) {
+	data, err := fixtures.Read(fixtures.DefaultFarmFile)
+	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	c, err := Parse(data, ".")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", BuiltinPath, err)
+	}
+	c.Path = BuiltinPath
+	return c, nil
 }
 
-type errList []string
-
-func (e *errList) add(format string, args ...any) { *e = append(*e, fmt.Sprintf(format, args...)) }
-
-func oneOf(v string, allowed []string) bool {
-	for _, a := range allowed {
-		if v == a {
-			return true
+// Parse decodes and checks a farm file whose relative paths are relative to
+// dir. Every problem is reported, each naming its field.
+func Parse(data []byte, dir string) (*Config, error) {
+	root, err := strictyaml.Document(data)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{Dir: dir, Sections: map[string]*yaml.Node{}}
+	// Split the core's fields from the providers' sections.
+	core := &yaml.Node{Kind: yaml.MappingNode, Line: root.Line, Column: root.Column}
+	owned := sectionOwners()
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if _, ok := owned[k.Value]; ok {
+			if _, dup := c.Sections[k.Value]; dup {
+				return nil, fmt.Errorf("%s (line %d): given twice", k.Value, k.Line)
+			}
+			c.Sections[k.Value] = v
+			continue
+		}
+		core.Content = append(core.Content, k, v)
+	}
+	var errs strictyaml.Errors
+	if err := strictyaml.Decode(core, "", c); err != nil {
+		if se, ok := err.(strictyaml.Errors); ok {
+			errs = append(errs, withSections(se, owned)...)
+		} else {
+			errs = append(errs, err.Error())
 		}
 	}
-	return false
+	if len(errs) == 0 {
+		errs = append(errs, c.validate()...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return c, nil
+}
+
+// withSections adds the providers' sections to "Known fields" lists, so
+// that a misspelt section name finds its nearest neighbour among them too.
+func withSections(errs strictyaml.Errors, owned map[string]Provider) strictyaml.Errors {
+	var names []string
+	for k := range owned {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for i, e := range errs {
+		if strings.Contains(e, "): unknown field") && !strings.Contains(e, ".") {
+			key, _, _ := strings.Cut(e, " ")
+			if near := strictyaml.Nearest(key, names); near != "" && !strings.Contains(e, "did you mean") {
+				e = strings.Replace(e, "unknown field", "unknown field; did you mean "+near+"?", 1)
+			}
+			errs[i] = e + ", " + strings.Join(names, ", ") + " (providers: " + strings.Join(providerNames(), ", ") + ")"
+		}
+	}
+	return errs
 }
 
 // Resolve makes a path from the file relative to the file's directory.
@@ -244,200 +318,309 @@ func (c *Config) Resolve(p string) string {
 	return filepath.Join(c.Dir, p)
 }
 
-func (c *Config) validate() error {
-	var errs errList
+// LoadedBudgets are the budgets the file names (or the built-in ones),
+// loaded and checked with the file.
+func (c *Config) LoadedBudgets() *latency.Budgets { return c.budgets }
+
+// BudgetsSource names where the budgets came from, for reports.
+func (c *Config) BudgetsSource() string {
+	if c.Budgets == "" {
+		return "built-in " + fixtures.BudgetsFile
+	}
+	return c.Resolve(c.Budgets)
+}
+
+func (c *Config) validate() strictyaml.Errors {
+	var errs strictyaml.Errors
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
 	if c.Version != 1 {
-		errs.add("version %d: allowed 1", c.Version)
+		add("version %d: allowed 1", c.Version)
 	}
 	servers := map[string]bool{}
+	var serverNames []string
 	for i, s := range c.ADBServers {
 		f := fmt.Sprintf("adbServers[%d]", i)
-		if s.Name == "" {
-			errs.add("%s.name: required", f)
-		} else if servers[s.Name] {
-			errs.add("%s.name %q: used twice", f, s.Name)
+		switch {
+		case s.Name == "":
+			add("%s.name: required", f)
+		case servers[s.Name]:
+			add("%s.name %q: used twice", f, s.Name)
 		}
 		servers[s.Name] = true
+		serverNames = append(serverNames, s.Name)
 		switch {
 		case s.Address == "start", s.Address == "env":
 		case strings.HasPrefix(s.Address, "tcp:"):
 			if _, err := adb.ParseServerSocket(s.Address); err != nil {
-				errs.add("%s.address %q: %v", f, s.Address, strings.TrimPrefix(err.Error(), "ADB_SERVER_SOCKET "))
+				add("%s.address %q: %v", f, s.Address, strings.TrimPrefix(err.Error(), "ADB_SERVER_SOCKET "))
 			}
 		default:
-			errs.add("%s.address %q: allowed start, env, tcp:HOST:PORT", f, s.Address)
+			add("%s.address %q: allowed start, env, tcp:HOST:PORT", f, s.Address)
+		}
+		if s.Shard < 0 || s.Shard > maxShards {
+			add("%s.shard %d: allowed 1..%d, or 0 (split like any other devices)", f, s.Shard, maxShards)
 		}
 	}
 	if len(c.ADBServers) == 0 {
-		errs.add("adbServers: at least one server is required (e.g. {name: local, address: start})")
-	}
-	serverNames := make([]string, 0, len(servers))
-	for _, s := range c.ADBServers {
-		serverNames = append(serverNames, s.Name)
+		add("adbServers: at least one server is required (e.g. [{name: local, address: start}])")
 	}
 	checkServer := func(field, name string) {
-		if name == "" && len(c.ADBServers) == 1 {
+		if name == "" && len(c.ADBServers) >= 1 {
 			return
 		}
 		if !servers[name] {
-			errs.add("%s %q: allowed %s", field, name, strings.Join(serverNames, ", "))
+			add("%s %q: allowed %s", field, name, strings.Join(serverNames, ", "))
 		}
 	}
+
+	// The WeChat side: the core's modes, or a provider's.
 	w := c.WeChat
-	if !oneOf(w.Mode, wechatModes) {
-		errs.add("wechat.mode %q: allowed %s", w.Mode, strings.Join(wechatModes, ", "))
+	modes := WeChatModes()
+	var modeNames []string
+	for _, m := range modes {
+		modeNames = append(modeNames, string(m))
 	}
-	if (w.Mode == "url" || w.Mode == "real") && !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
-		errs.add("wechat.url %q: mode %s needs an http:// or https:// URL", w.URL, w.Mode)
+	_, providerMode := modeOwners()[w.Mode]
+	switch {
+	case w.Mode == "":
+		add("wechat.mode: required; allowed %s", strings.Join(modeNames, ", "))
+	case w.Mode == WeChatURL || w.Mode == WeChatReal:
+		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
+			add("wechat.url %q: mode %s needs an http:// or https:// URL", w.URL, w.Mode)
+		}
+		if len(w.Faults) > 0 {
+			add("wechat.faults: only a simulated WeChat side the run starts has faults (mode %s reaches a running one)", w.Mode)
+		}
+	case providerMode:
+		if w.URL != "" {
+			add("wechat.url %q: mode %s starts its own WeChat side; remove url, or use mode url", w.URL, w.Mode)
+		}
+	default:
+		add("wechat.mode %q: allowed %s", w.Mode, strings.Join(modeNames, ", "))
 	}
-	if w.Mode == "container" && w.URL != "" {
-		errs.add("wechat.url %q: mode container runs the WeChat side in the farm's container; remove url", w.URL)
-	}
-	if w.Mode == "container" && c.Container == nil {
-		errs.add("container: required with wechat.mode container (e.g. {count: 2, profile: panel})")
-	}
-	if w.Mode != "container" && c.Container != nil {
-		errs.add("container: needs wechat.mode container (the WeChat side runs in the container with its devices), not %q", w.Mode)
-	}
-	if w.Mode == "container" && len(c.Simulated) > 0 {
-		errs.add("simulated: not with wechat.mode container; put the devices in container.count")
-	}
-	if w.Mode == "simulated" && w.URL != "" {
-		errs.add("wechat.url %q: mode simulated starts its own WeChat side; remove url or use mode url", w.URL)
-	}
-	if w.AppID != "" && !regexp.MustCompile(`^wx[0-9a-f]{16}$`).MatchString(w.AppID) {
-		errs.add("wechat.appid %q: want wx followed by 16 lowercase hex digits", w.AppID)
-	}
-	if _, err := wechat.ParseFaults(w.Faults); err != nil {
-		errs.add("wechat.faults: %v", err)
-	} else if len(w.Faults) > 0 && w.Mode != "simulated" {
-		errs.add("wechat.faults: only the simulated WeChat side (mode simulated) has faults")
+	if w.AppID != "" && !appIDRE.MatchString(w.AppID) {
+		add("wechat.appid %q: want wx followed by 16 lowercase hex digits", w.AppID)
 	}
 	if w.Secret != "" && w.SecretEnv != "" {
-		errs.add("wechat: give secret or secretEnv, not both")
+		add("wechat: give secret or secretEnv, not both")
 	}
-	if w.Mode == "real" && w.Token == "" && (w.AppID == "" || (w.Secret == "" && w.SecretEnv == "")) {
-		errs.add("wechat: mode real needs appid and secret (or secretEnv), or token")
+	if w.Mode == WeChatReal && w.Token == "" && (w.AppID == "" || (w.Secret == "" && w.SecretEnv == "")) {
+		add("wechat: mode real needs appid and secret (or secretEnv), or token")
 	}
+
+	// Budgets, loaded now so that a bad file stops the run before it starts.
 	if c.Budgets == "" {
-		errs.add("budgets: required (e.g. fixtures/budgets.yaml)")
-	} else if _, err := os.Stat(c.Resolve(c.Budgets)); err != nil {
-		errs.add("budgets %q: %v", c.Budgets, err)
+		data, err := fixtures.Read(fixtures.BudgetsFile)
+		if err == nil {
+			c.budgets, err = latency.ParseBudgets(data)
+		}
+		if err != nil {
+			add("built-in budgets: %v", err)
+		}
+	} else {
+		b, err := latency.LoadBudgets(c.Resolve(c.Budgets))
+		if err != nil {
+			add("budgets %q: %v", c.Budgets, strings.TrimPrefix(err.Error(), "budgets: "))
+		}
+		c.budgets = b
 	}
-	var profileNames []string
-	if len(c.Simulated) > 0 || c.Container != nil {
-		if c.Profiles == "" {
-			errs.add("profiles: required with simulated devices (e.g. fixtures/profiles)")
-		} else if names, err := profile.List(c.Resolve(c.Profiles)); err != nil || len(names) == 0 {
-			errs.add("profiles %q: no profiles there", c.Profiles)
-		} else {
-			profileNames = names
+
+	// Real devices.
+	names := map[string]string{}
+	claim := func(field, name string) {
+		if prev, dup := names[name]; dup {
+			add("%s: device name %q is also %s; names must be unique", field, name, prev)
 		}
-	}
-	checkDevices := func(f string, g SimDevices, maxCount int) {
-		if g.Count < 1 || g.Count > maxCount {
-			errs.add("%s.count %d: allowed 1..%d", f, g.Count, maxCount)
-		}
-		if profileNames != nil && !oneOf(g.Profile, profileNames) {
-			errs.add("%s.profile %q: allowed %s", f, g.Profile, strings.Join(profileNames, ", "))
-		}
-		if _, err := profile.ParseDefects(g.Defects); err != nil {
-			errs.add("%s.defects: %v", f, err)
-		}
-		if _, err := ParseOffset(g.ClockOffset, max(g.Count, 1)); err != nil {
-			errs.add("%s.clockOffset: %v", f, err)
-		}
-		if g.ClockDriftPPM < -1000 || g.ClockDriftPPM > 1000 {
-			errs.add("%s.clockDriftPPM %g: allowed -1000..1000", f, g.ClockDriftPPM)
-		}
-		checkServer(f+".adbServer", g.ADBServer)
-	}
-	for i, g := range c.Simulated {
-		f := fmt.Sprintf("simulated[%d]", i)
-		checkDevices(f, g.SimDevices, 256)
-		if g.Port != 0 {
-			if g.Port < 1024 || g.Port+g.Count-1 > 65535 {
-				errs.add("%s.port %d: allowed 1024..%d for %d devices, or 0 for free ports", f, g.Port, 65536-g.Count, g.Count)
-			} else if g.Port <= 5585 && g.Port+g.Count-1 >= 5555 {
-				errs.add("%s.port %d: devices would use ports in 5555-5585, which the adb server probes for emulators", f, g.Port)
-			}
-		}
-		if g.Lifetime != "" {
-			if d, err := parseDuration(g.Lifetime); err != nil || d <= 0 {
-				errs.add("%s.lifetime %q: want a positive duration like 20s", f, g.Lifetime)
-			}
-		}
-		if g.LoseAtPush < 0 {
-			errs.add("%s.loseAtPush %d: want a push count of 1 or more, or 0 (never)", f, g.LoseAtPush)
-		}
-		if g.Loss != "" && !oneOf(g.Loss, simulator.Losses) {
-			errs.add("%s.loss %q: allowed %s", f, g.Loss, strings.Join(simulator.Losses, ", "))
-		}
-		if g.Auth != "" && !oneOf(g.Auth, authModes) {
-			errs.add("%s.auth %q: allowed %s", f, g.Auth, strings.Join(authModes, ", "))
-		}
-		if g.HostPackage != "" && !packageRE.MatchString(g.HostPackage) {
-			errs.add("%s.hostPackage %q: want an Android package name like com.example.voipdevice", f, g.HostPackage)
-		}
-	}
-	if c.Container != nil {
-		checkDevices("container", c.Container.SimDevices, simcontainer.MaxDevices)
-	}
-	if w.Mode != "simulated" && len(c.Simulated) > 0 && w.Mode == "real" {
-		errs.add("simulated: simulated devices need wechat.mode simulated or url (the real WeChat cannot reach them)")
+		names[name] = field
 	}
 	serials := map[string]bool{}
 	for i, d := range c.Devices {
 		f := fmt.Sprintf("devices[%d]", i)
 		if d.Serial == "" {
-			errs.add("%s.serial: required", f)
+			add("%s.serial: required", f)
 		} else if serials[d.Serial] {
-			errs.add("%s.serial %q: listed twice", f, d.Serial)
+			add("%s.serial %q: listed twice", f, d.Serial)
 		}
 		serials[d.Serial] = true
 		if d.Connect && !strings.Contains(d.Serial, ":") {
-			errs.add("%s.connect: serial %q is not HOST:PORT; only network devices can be connected", f, d.Serial)
+			add("%s.connect: serial %q is not HOST:PORT; only network devices can be connected", f, d.Serial)
 		}
 		checkServer(f+".adbServer", d.ADBServer)
 		if d.SN == "" {
-			errs.add("%s.sn: required (the device serial number WMPF uses)", f)
+			add("%s.sn: required (the device serial number WMPF uses)", f)
 		}
 		if d.ModelID == "" {
-			errs.add("%s.modelId: required (the WMPF device model id)", f)
+			add("%s.modelId: required (the WMPF device model id)", f)
+		}
+		name := c.Devices[i].DeviceName()
+		if d.Name != "" && !nameRE.MatchString(d.Name) {
+			add("%s.name %q: want 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", f, d.Name)
+		} else if name != "" {
+			claim(f+".name", name)
 		}
 		if !packageRE.MatchString(d.HostPackage) {
-			errs.add("%s.hostPackage %q: want an Android package name like com.vendor.voip", f, d.HostPackage)
+			add("%s.hostPackage %q: want an Android package name like com.vendor.voip", f, d.HostPackage)
 		}
-		if !oneOf(d.Push, pushModes) {
-			errs.add("%s.push %q: allowed %s", f, d.Push, strings.Join(pushModes, ", "))
+		if !d.Push.Valid() {
+			add("%s.push %q: allowed %s", f, d.Push, device.PushRouteNames())
 		}
-		if d.Push == "wechat" && w.Mode == "real" {
-			errs.add("%s.push wechat: callWMPF is only served by the simulated WeChat side; use inject or pushapi with wechat.mode real", f)
+		if d.Push == device.PushWeChat && w.Mode == WeChatReal {
+			add("%s.push wechat: callWMPF is only served by a simulated WeChat side; use inject or pushapi with wechat.mode real", f)
 		}
-		for name, sel := range map[string]string{"answer": d.UI.Answer, "hangUp": d.UI.HangUp, "accept": d.UI.Accept} {
-			if sel != "" && !selectorRE.MatchString(sel) {
-				errs.add("%s.ui.%s %q: want text=…, desc=… or id=…", f, name, sel)
+		for _, sel := range []struct{ name, v string }{{"answer", d.UI.Answer}, {"hangUp", d.UI.HangUp}, {"accept", d.UI.Accept}} {
+			if sel.v != "" && !selectorRE.MatchString(sel.v) {
+				add("%s.ui.%s %q: want text=…, desc=… or id=…", f, sel.name, sel.v)
+			}
+		}
+		if d.Install != nil {
+			errs = append(errs, checkInstall(c, f+".install", d.Install)...)
+		}
+	}
+
+	// Providers' sections and modes.
+	for _, p := range registered() {
+		sections := map[string]*yaml.Node{}
+		for _, s := range p.Sections() {
+			if n := c.Sections[s]; n != nil {
+				sections[s] = n
+			}
+		}
+		servesMode := false
+		for _, m := range p.WeChatModes() {
+			servesMode = servesMode || m == w.Mode
+		}
+		if len(sections) == 0 && !servesMode {
+			continue
+		}
+		sup, err := p.Configure(c, sections)
+		if err != nil {
+			if se, ok := err.(strictyaml.Errors); ok {
+				errs = append(errs, se...)
+			} else {
+				errs = append(errs, err.Error())
+			}
+			continue
+		}
+		if sup == nil {
+			continue
+		}
+		for _, pd := range sup.Planned() {
+			if !nameRE.MatchString(pd.Name) {
+				add("%s: device name %q: want 1 to 63 letters, digits, '.', '_' or '-'", pd.Field, pd.Name)
+				continue
+			}
+			claim(pd.Field, pd.Name)
+			checkServer(pd.Field+".adbServer", pd.ADBServer)
+		}
+		c.suppliers = append(c.suppliers, configured{provider: p, supplier: sup})
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	n := len(c.Planned())
+	switch {
+	case n == 0:
+		add("no devices: list devices:, or simulated devices (sections: %s)", strings.Join(sectionNames(), ", "))
+	case n > MaxDevices:
+		add("the farm has %d devices; allowed at most %d in one run (split it into shards: wmpf-hil run -shard I/N)", n, MaxDevices)
+	}
+	if w.Mode != WeChatURL && w.Mode != WeChatReal && !c.servesMode(w.Mode) {
+		add("wechat.mode %s: no section of this file starts that WeChat side", w.Mode)
+	}
+
+	r := c.Run
+	if r.Matrix != "" && !r.Matrix.Valid() {
+		add("run.matrix %q: allowed %s", r.Matrix, matrixNames())
+	}
+	if r.LatencyCalls < 0 || r.LatencyCalls > maxLatencyCalls {
+		add("run.latencyCalls %d: allowed 1..%d (0 for the default, %d)", r.LatencyCalls, maxLatencyCalls, DefaultLatencyCalls)
+	}
+	if r.HealthTimeout != "" {
+		if d, err := ParseDuration(r.HealthTimeout); err != nil || d < time.Second || d > 10*time.Minute {
+			add("run.healthTimeout %q: allowed 1s..10m", r.HealthTimeout)
+		}
+	}
+	if r.CommandTimeout != "" {
+		if d, err := ParseDuration(r.CommandTimeout); err != nil || d < time.Second || d > 10*time.Minute {
+			add("run.commandTimeout %q: allowed 1s..10m", r.CommandTimeout)
+		}
+	}
+	if r.QuarantineAfter < 0 || r.QuarantineAfter > 100 {
+		add("run.quarantineAfter %d: allowed 1..100 (0 for the default, %d)", r.QuarantineAfter, DefaultQuarantineAfter)
+	}
+	if r.Retries.Infrastructure < 0 || r.Retries.Infrastructure > 10 {
+		add("run.retries.infrastructure %d: allowed 0..10", r.Retries.Infrastructure)
+	}
+	return errs
+}
+
+func checkInstall(c *Config, f string, in *Install) strictyaml.Errors {
+	var errs strictyaml.Errors
+	if in.APK == "" {
+		errs = append(errs, f+".apk: required (the APK of the host app build under test)")
+	} else if st, err := os.Stat(c.Resolve(in.APK)); err != nil {
+		errs = append(errs, fmt.Sprintf("%s.apk %q: %v", f, in.APK, err))
+	} else if st.IsDir() {
+		errs = append(errs, fmt.Sprintf("%s.apk %q: a directory; want an .apk file", f, in.APK))
+	}
+	if in.Package != "" && !packageRE.MatchString(in.Package) {
+		errs = append(errs, fmt.Sprintf("%s.package %q: want an Android package name like com.vendor.voip", f, in.Package))
+	}
+	return errs
+}
+
+// DeviceName is the device's stable name: name, else sn.
+func (d RealDevice) DeviceName() string {
+	if d.Name != "" {
+		return d.Name
+	}
+	return d.SN
+}
+
+// Valid reports whether m is a known matrix.
+func (m Matrix) Valid() bool {
+	for _, x := range Matrices {
+		if m == x {
+			return true
+		}
+	}
+	return false
+}
+
+func matrixNames() string {
+	var s []string
+	for _, m := range Matrices {
+		s = append(s, string(m))
+	}
+	return strings.Join(s, ", ")
+}
+
+// MatrixOrDefault is the file's matrix, device when unset.
+func (c *Config) MatrixOrDefault() Matrix {
+	if c.Run.Matrix == "" {
+		return MatrixDevice
+	}
+	return c.Run.Matrix
+}
+
+// servesMode reports whether a configured provider starts the WeChat side
+// of mode m.
+func (c *Config) servesMode(m WeChatMode) bool {
+	for _, s := range c.suppliers {
+		for _, pm := range s.provider.WeChatModes() {
+			if pm == m {
+				return true
 			}
 		}
 	}
-	if c.DeviceCount() == 0 && len(c.Simulated) == 0 {
-		errs.add("no devices: list simulated groups, devices, or a container farm")
+	return false
+}
+
+// ParseDuration parses a Go duration ("20s", "1500ms").
+func ParseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: want a duration like 20s or 1500ms", s)
 	}
-	if c.Run.LatencyCalls < 0 || c.Run.LatencyCalls > 1000 {
-		errs.add("run.latencyCalls %d: allowed 1..1000 (0 for the default, 6)", c.Run.LatencyCalls)
-	}
-	if c.Run.HealthTimeout != "" {
-		if _, err := parseDuration(c.Run.HealthTimeout); err != nil {
-			errs.add("run.healthTimeout: %v", err)
-		}
-	}
-	if c.Run.CommandTimeout != "" {
-		if d, err := parseDuration(c.Run.CommandTimeout); err != nil || d < time.Second || d > 10*time.Minute {
-			errs.add("run.commandTimeout %q: allowed 1s..10m", c.Run.CommandTimeout)
-		}
-	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "\n  "))
-	}
-	return nil
+	return d, nil
 }

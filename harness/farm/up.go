@@ -6,22 +6,15 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/testcontainers/testcontainers-go"
-
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
-	"github.com/wmpf-hil/wmpf-hil/harness/simcontainer"
-	"github.com/wmpf-hil/wmpf-hil/simulator"
-	"github.com/wmpf-hil/wmpf-hil/simulator/hostapp"
-	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
-	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 )
 
-// Spec is the farm as the run hands it to every Ginkgo process.
+// Spec is the farm as the run hands it to every worker.
 type Spec struct {
 	FarmFile   string            `json:"farmFile"`
 	ADBServers map[string]string `json:"adbServers"`
@@ -31,17 +24,20 @@ type Spec struct {
 	WeChat   WeChatSpec    `json:"wechat"`
 	Devices  []device.Spec `json:"devices"`
 	Excluded []Excluded    `json:"excluded,omitempty"`
-	Budgets  string        `json:"budgets"`
-	Run      RunConfig     `json:"run"`
+	// Budgets is the budgets file ("" for the built-in one).
+	Budgets string    `json:"budgets,omitempty"`
+	Run     RunConfig `json:"run"`
 }
 
 // WeChatSpec says how to reach the WeChat side.
 type WeChatSpec struct {
-	Mode   string `json:"mode"`
-	URL    string `json:"url"`
-	AppID  string `json:"appid"`
-	Secret string `json:"secret,omitempty"`
-	Token  string `json:"token,omitempty"`
+	Mode   WeChatMode `json:"mode"`
+	URL    string     `json:"url"`
+	AppID  string     `json:"appid"`
+	Secret string     `json:"secret,omitempty"`
+	Token  string     `json:"token,omitempty"`
+	// Started is true when the run started this WeChat side itself.
+	Started bool `json:"started,omitempty"`
 }
 
 // Excluded is a device taken out of the run.
@@ -57,6 +53,12 @@ type Options struct {
 	// mid-run: once when it is found dead (before it is started again),
 	// once when it is back with its devices reconnected, or has failed.
 	ServerEvents func(ServerEvent)
+	// Only brings up just these devices (by name): a shard's. Nil: all.
+	Only []string
+	// Prepare, when set, runs on each device after it answers and before
+	// its health check (installing the build under test, say); an error
+	// takes the device out of the run with the error as the reason.
+	Prepare func(ctx context.Context, d *device.Spec) error
 }
 
 // ServerEvent phases.
@@ -88,15 +90,12 @@ const maxServerRestarts = 5
 
 // Farm is a farm brought up.
 type Farm struct {
-	Spec    Spec
-	cfg     *Config
-	opts    Options
-	servers []*adb.LocalServer
-	names   map[*adb.LocalServer]string
-	sim     *simulator.Farm
-	// box is the farm's container (wechat.mode container).
-	box    *simcontainer.Farm
-	timers []*time.Timer
+	Spec     Spec
+	cfg      *Config
+	opts     Options
+	servers  []*adb.LocalServer
+	names    map[*adb.LocalServer]string
+	supplies []*Supply
 	// connected are the serials the run `adb connect`ed.
 	connected map[string]bool
 	stop      chan struct{}
@@ -109,22 +108,37 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	f = &Farm{cfg: cfg, opts: opts, names: map[*adb.LocalServer]string{}, stop: make(chan struct{}),
+	f = &Farm{cfg: cfg, opts: opts, names: map[*adb.LocalServer]string{}, stop: make(chan struct{}), connected: map[string]bool{},
 		Spec: Spec{FarmFile: cfg.Path, ADBServers: map[string]string{}, Budgets: cfg.Resolve(cfg.Budgets), Run: cfg.Run}}
 	defer func() {
 		if err != nil {
-			f.Down()
+			_ = f.Down()
 		}
 	}()
 	if f.Spec.Run.LatencyCalls == 0 {
-		f.Spec.Run.LatencyCalls = 6
+		f.Spec.Run.LatencyCalls = DefaultLatencyCalls
 	}
-	healthTimeout := 20 * time.Second
+	if f.Spec.Run.Matrix == "" {
+		f.Spec.Run.Matrix = MatrixDevice
+	}
+	if f.Spec.Run.QuarantineAfter == 0 {
+		f.Spec.Run.QuarantineAfter = DefaultQuarantineAfter
+	}
+	healthTimeout := DefaultHealthTimeout
 	if cfg.Run.HealthTimeout != "" {
-		healthTimeout, _ = parseDuration(cfg.Run.HealthTimeout)
+		healthTimeout, _ = ParseDuration(cfg.Run.HealthTimeout)
 	}
+	var only map[string]bool
+	if opts.Only != nil {
+		only = map[string]bool{}
+		for _, n := range opts.Only {
+			only[n] = true
+		}
+	}
+	wanted := func(name string) bool { return only == nil || only[name] }
 
 	// adb servers
+	start := time.Now()
 	for _, s := range cfg.ADBServers {
 		switch s.Address {
 		case "start":
@@ -136,7 +150,7 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 			f.names[ls] = s.Name
 			f.Spec.Started = append(f.Spec.Started, ls.Addr())
 			f.Spec.ADBServers[s.Name] = ls.Addr()
-			logf("adb server %s started on %s (pid %d)", s.Name, ls.Addr(), ls.Pid())
+			logf("adb server %s started on %s (pid %d) in %v", s.Name, ls.Addr(), ls.Pid(), time.Since(start).Round(time.Millisecond))
 		case "env":
 			addr, err := adb.ServerAddrFromEnv()
 			if err != nil {
@@ -157,8 +171,15 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 		}
 		return f.Spec.ADBServers[name]
 	}
+	shardOf := map[string]int{}
+	for _, s := range cfg.ADBServers {
+		shardOf[s.Name] = s.Shard
+	}
+	if len(cfg.ADBServers) > 0 {
+		shardOf[""] = cfg.ADBServers[0].Shard
+	}
 
-	// WeChat side and simulated devices
+	// The WeChat side: the file's, or the one a provider starts.
 	w := cfg.WeChat
 	f.Spec.WeChat = WeChatSpec{Mode: w.Mode, URL: w.URL, AppID: w.AppID, Secret: w.Secret, Token: w.Token}
 	if w.SecretEnv != "" {
@@ -167,95 +188,62 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 			return f, fmt.Errorf("wechat.secretEnv %s: the variable is empty", w.SecretEnv)
 		}
 	}
-	var simCfgs []simulator.DeviceConfig
-	var simGroup []int
-	for gi, g := range cfg.Simulated {
-		p, err := profile.Find(cfg.Resolve(cfg.Profiles), g.Profile)
-		if err != nil {
-			return f, fmt.Errorf("simulated[%d]: %w", gi, err)
-		}
-		offsets, _ := ParseOffset(g.ClockOffset, g.Count)
-		for i := range g.Count {
-			addr := "127.0.0.1:0"
-			if g.Port != 0 {
-				addr = simulator.PortAddr(g.Port + i)
-			}
-			drift := g.ClockDriftPPM
-			if i%2 == 1 {
-				drift = -drift
-			}
-			simCfgs = append(simCfgs, simulator.DeviceConfig{Addr: addr, Profile: p, Defects: g.Defects,
-				ClockOffset: offsets[i], ClockDriftPPM: drift, Auth: g.Auth, HostPackage: g.HostPackage, NotRooted: g.NotRooted,
-				WeChatURL: w.URL, LoseAtPush: g.LoseAtPush, Loss: g.Loss})
-			simGroup = append(simGroup, gi)
-		}
-	}
-	if w.Mode == "simulated" || len(simCfgs) > 0 {
-		fc := simulator.FarmConfig{Devices: simCfgs, NoWeChat: w.Mode != "simulated"}
-		fc.WeChat.Faults = w.Faults
-		if w.AppID != "" {
-			fc.WeChat.AppID = w.AppID
-		}
-		if f.Spec.WeChat.Secret != "" {
-			fc.WeChat.AppSecret = f.Spec.WeChat.Secret
-		}
-		sim, err := simulator.NewFarm(ctx, fc)
-		if err != nil {
-			return f, err
-		}
-		f.sim = sim
-		if sim.WeChat != nil {
-			f.Spec.WeChat.URL = sim.WeChat.URL()
-			f.Spec.WeChat.AppID = sim.WeChat.AppID()
-			f.Spec.WeChat.Secret = sim.WeChat.AppSecret()
-			f.Spec.WeChat.Token = sim.WeChat.AccessToken()
-			logf("simulated WeChat side on %s", sim.WeChat.URL())
-		}
-	}
+	sups := append([]configured(nil), cfg.suppliers...)
+	// The supplier that starts the WeChat side goes first, so that the
+	// others' devices can use it.
+	sort.SliceStable(sups, func(i, j int) bool { return serves(sups[i], w.Mode) && !serves(sups[j], w.Mode) })
 	var all []device.Spec
-	connect := map[string]bool{}
-	if k := cfg.Container; k != nil {
-		specs, err := f.startContainer(ctx, cfg, serverOf(k.ADBServer), logf)
+	for _, s := range sups {
+		var names []string
+		for _, p := range s.supplier.Planned() {
+			if wanted(p.Name) {
+				names = append(names, p.Name)
+			}
+		}
+		if len(names) == 0 && !serves(s, w.Mode) {
+			continue
+		}
+		t0 := time.Now()
+		sup, err := s.supplier.Up(ctx, UpEnv{ADBServer: serverOf, WeChatURL: f.Spec.WeChat.URL, Logf: logf}, nonNil(names))
 		if err != nil {
-			return f, err
+			return f, fmt.Errorf("%s: %w", s.provider.Name(), err)
 		}
-		for _, d := range specs {
+		f.supplies = append(f.supplies, sup)
+		if sup.WeChat != nil {
+			ws := *sup.WeChat
+			ws.Mode, ws.Started = w.Mode, true
+			f.Spec.WeChat = ws
+		}
+		for _, d := range sup.Devices {
+			d.Provider = s.provider.Name()
 			all = append(all, d)
-			connect[d.Serial] = true
 		}
+		logf("%s: %d devices up in %v", s.provider.Name(), len(sup.Devices), time.Since(t0).Round(time.Millisecond))
 	}
 	if f.Spec.WeChat.AppID == "" {
-		f.Spec.WeChat.AppID = wechat.DefaultAppID
-	}
-
-	if f.sim != nil {
-		for i, d := range f.sim.Devices {
-			g := cfg.Simulated[simGroup[i]]
-			all = append(all, device.Spec{Name: d.Serial(), Server: serverOf(g.ADBServer), Serial: d.Serial(), SN: d.SN(),
-				ModelID: d.ModelID(), Model: d.Model(), HostPackage: d.HostPackage(), Push: "wechat", Simulated: true,
-				Profile: d.Profile().Name, Defects: d.Defects(), ClockOffset: simCfgs[i].ClockOffset, ClockDriftPPM: simCfgs[i].ClockDriftPPM,
-				Answer: device.DefaultAnswer, HangUp: device.DefaultHangUp, Accept: device.DefaultAccept})
-			connect[d.Serial()] = true
-			logf("simulated device %s sn=%s model=%s defects=%v", d.Serial(), d.SN(), d.Model(), d.Defects())
-		}
+		f.Spec.WeChat.AppID = protocol.ExampleAppID
 	}
 	for _, d := range cfg.Devices {
-		model := d.Model
-		all = append(all, device.Spec{Name: d.Serial, Server: serverOf(d.ADBServer), Serial: d.Serial, SN: d.SN, ModelID: d.ModelID,
-			Model: model, HostPackage: d.HostPackage, Push: d.Push, Answer: d.UI.Answer, HangUp: d.UI.HangUp, Accept: d.UI.Accept})
-		if d.Connect {
-			connect[d.Serial] = true
+		if !wanted(d.DeviceName()) {
+			continue
 		}
+		spec := device.Spec{Name: d.DeviceName(), Server: serverOf(d.ADBServer), Serial: d.Serial, Connect: d.Connect, SN: d.SN,
+			ModelID: d.ModelID, Model: d.Model, HostPackage: d.HostPackage, Push: d.Push, Answer: d.UI.Answer, HangUp: d.UI.HangUp,
+			Accept: d.UI.Accept, Shard: shardOf[d.ADBServer]}
+		if d.Install != nil {
+			spec.Install = &device.InstallSpec{APK: cfg.Resolve(d.Install.APK), Package: d.Install.Package}
+		}
+		all = append(all, spec)
 	}
-
 	if cfg.Run.CommandTimeout != "" {
-		d, _ := parseDuration(cfg.Run.CommandTimeout)
+		d, _ := ParseDuration(cfg.Run.CommandTimeout)
 		for i := range all {
 			all[i].CommandTimeout = d
 		}
 	}
 
-	// connect and check, all devices at once
+	// Connect, prepare and check, all devices at once.
+	t0 := time.Now()
 	type result struct {
 		spec   device.Spec
 		reason string
@@ -263,12 +251,15 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 	results := make([]result, len(all))
 	var wg sync.WaitGroup
 	for i, d := range all {
+		if d.Connect {
+			f.connected[d.Serial] = true
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			hctx, cancel := context.WithTimeout(ctx, healthTimeout)
 			defer cancel()
-			spec, reason := check(hctx, d, connect[d.Serial])
+			spec, reason := f.check(hctx, d, opts.Prepare)
 			results[i] = result{spec, reason}
 		}()
 	}
@@ -285,24 +276,10 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 		f.Spec.Devices = append(f.Spec.Devices, r.spec)
 	}
 	sort.SliceStable(f.Spec.Devices, func(i, j int) bool { return f.Spec.Devices[i].Name < f.Spec.Devices[j].Name })
-	if f.sim != nil {
-		for i, d := range f.sim.Devices {
-			g := cfg.Simulated[simGroup[i]]
-			if g.Lifetime == "" {
-				continue
-			}
-			life, _ := parseDuration(g.Lifetime)
-			d := d
-			f.timers = append(f.timers, time.AfterFunc(life, func() {
-				logf("simulated device %s dies (lifetime %v)", d.Serial(), life)
-				d.Close()
-			}))
-		}
-	}
+	logf("health check: %d healthy, %d taken out, in %v", len(f.Spec.Devices), len(f.Spec.Excluded), time.Since(t0).Round(time.Millisecond))
 	if len(f.Spec.Devices) == 0 {
 		return f, errors.New("no device passed its health check")
 	}
-	f.connected = connect
 	for _, ls := range f.servers {
 		f.watchers.Add(1)
 		go f.watch(ls, logf)
@@ -310,50 +287,31 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 	return f, nil
 }
 
-// startContainer runs the simulated farm in its container and returns its
-// devices, reached through server.
-func (f *Farm) startContainer(ctx context.Context, cfg *Config, server string, logf func(string, ...any)) ([]device.Spec, error) {
-	k := cfg.Container
-	p, err := profile.Find(cfg.Resolve(cfg.Profiles), k.Profile)
-	if err != nil {
-		return nil, fmt.Errorf("container.profile: %w", err)
-	}
-	opts := []testcontainers.ContainerCustomizer{simcontainer.WithDevices(k.Count), simcontainer.WithProfile(k.Profile),
-		simcontainer.WithClockDrift(k.ClockDriftPPM)}
-	if len(k.Defects) > 0 {
-		opts = append(opts, simcontainer.WithDefect(k.Defects...))
-	}
-	offsets, _ := ParseOffset(k.ClockOffset, k.Count)
-	if s := strings.TrimPrefix(strings.TrimPrefix(k.ClockOffset, "±"), "+-"); s != k.ClockOffset {
-		d, _ := parseDuration(s)
-		opts = append(opts, simcontainer.WithClockSpread(d))
-	} else if k.ClockOffset != "" {
-		opts = append(opts, simcontainer.WithClockOffset(offsets[0]))
-	}
-	start := time.Now()
-	box, err := simcontainer.Run(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("container: %w", err)
-	}
-	f.box = box
-	t := box.Timings()
-	logf("simulated farm in container %s: %d devices, WeChat side on %s (go build %v, image %v, ready %v; %v in all)",
-		box.Container().GetContainerID()[:12], k.Count, box.APIURL(), t.Binary.Round(time.Millisecond), t.Image.Round(time.Millisecond),
-		t.Ready.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-	f.Spec.WeChat.URL, f.Spec.WeChat.Token = box.APIURL(), box.Token()
-	var specs []device.Spec
-	for i, d := range box.Devices() {
-		drift := k.ClockDriftPPM
-		if i%2 == 1 {
-			drift = -drift
+func serves(c configured, m WeChatMode) bool {
+	for _, x := range c.provider.WeChatModes() {
+		if x == m {
+			return true
 		}
-		specs = append(specs, device.Spec{Name: d.Serial, Server: server, Serial: d.Serial, SN: d.SN, ModelID: p.Device.ModelID,
-			Model: d.Model, HostPackage: hostapp.DefaultPackage, Push: "wechat", Simulated: true, Profile: k.Profile, Container: box.Container().GetContainerID(),
-			Defects: k.Defects, ClockOffset: offsets[i], ClockDriftPPM: drift,
-			Answer: device.DefaultAnswer, HangUp: device.DefaultHangUp, Accept: device.DefaultAccept})
-		logf("container device %s sn=%s model=%s defects=%v", d.Serial, d.SN, d.Model, k.Defects)
 	}
-	return specs, nil
+	return false
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// RestartWeChat starts again the WeChat side the run started, when its
+// provider can.
+func (f *Farm) RestartWeChat(ctx context.Context) error {
+	for _, s := range f.supplies {
+		if s.WeChat != nil && s.Restart != nil {
+			return s.Restart(ctx)
+		}
+	}
+	return errors.New("the run did not start this WeChat side, or cannot start it again")
 }
 
 // watch starts an adb server of the run again when it dies mid-run, and
@@ -456,58 +414,8 @@ func (f *Farm) reconnect(ctx context.Context, addr string) (back []string, notBa
 	return back, notBack
 }
 
-// check connects a device if asked and runs its health check. It returns
-// the reason to exclude it, or "".
-func check(ctx context.Context, d device.Spec, connect bool) (device.Spec, string) {
-	c := adb.NewClient(d.Server)
-	if connect {
-		if err := c.Connect(ctx, d.Serial); err != nil {
-			return d, "adb connect failed: " + err.Error()
-		}
-	}
-	st, err := c.WaitForState(ctx, d.Serial, adb.StateDevice, adb.StateUnauthorized)
-	switch {
-	case st == adb.StateUnauthorized:
-		return d, "unauthorized: accept this host's adb key on the device"
-	case err != nil:
-		return d, fmt.Sprintf("not ready (state %s): %v", st, err)
-	}
-	if d.Model == "" {
-		if out, err := c.Device(d.Serial).Run(ctx, "getprop ro.product.model"); err == nil {
-			d.Model = trimLine(out)
-		}
-	}
-	return d, Health(ctx, d)
-}
-
-// Health checks that a device can take calls (device.Session.Readiness),
-// waiting for a device still starting until ctx ends. It returns "" when
-// healthy, else the reason.
-func Health(ctx context.Context, d device.Spec) string {
-	s, err := device.Open(ctx, d)
-	if err != nil {
-		return "cannot open a session: " + err.Error()
-	}
-	defer s.Close()
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(20 * time.Second)
-	}
-	return s.WaitReady(ctx, time.Until(deadline))
-}
-
-func trimLine(s string) string {
-	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// Simulator returns the in-process simulated farm, if any.
-func (f *Farm) Simulator() *simulator.Farm { return f.sim }
-
-// Down disconnects simulated devices, stops them and the adb servers the
-// run started.
+// Down disconnects the devices the run connected, stops what the providers
+// started and the adb servers the run started.
 func (f *Farm) Down() error {
 	select {
 	case <-f.stop:
@@ -515,32 +423,29 @@ func (f *Farm) Down() error {
 		close(f.stop)
 	}
 	f.watchers.Wait()
-	for _, t := range f.timers {
-		t.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, d := range append(append([]device.Spec(nil), f.Spec.Devices...), excludedSpecs(f.Spec.Excluded)...) {
+		if f.connected[d.Serial] {
+			_ = adb.NewClient(d.Server).Disconnect(ctx, d.Serial)
+		}
 	}
 	var errs []error
-	if f.sim != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		for _, d := range f.Spec.Devices {
-			if d.Simulated {
-				_ = adb.NewClient(d.Server).Disconnect(ctx, d.Serial)
-			}
+	for _, s := range f.supplies {
+		if s.Close != nil {
+			errs = append(errs, s.Close(ctx))
 		}
-		cancel()
-		errs = append(errs, f.sim.Close())
-	}
-	if f.box != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		for _, d := range f.Spec.Devices {
-			if d.Simulated {
-				_ = adb.NewClient(d.Server).Disconnect(ctx, d.Serial)
-			}
-		}
-		errs = append(errs, f.box.Terminate(ctx))
-		cancel()
 	}
 	for _, s := range f.servers {
 		errs = append(errs, s.Close())
 	}
 	return errors.Join(errs...)
+}
+
+func excludedSpecs(ex []Excluded) []device.Spec {
+	var out []device.Spec
+	for _, x := range ex {
+		out = append(out, x.Device)
+	}
+	return out
 }

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
+	ginkgo "github.com/onsi/ginkgo/v2"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
@@ -34,9 +34,9 @@ func markPath(runDir, addr, kind string) string {
 	return filepath.Join(runDir, serverMarks, report.SafeName(addr)+"."+kind)
 }
 
-// serverEvents is process 1's hook for farm.Up: marks for every process,
-// and an incident in results.jsonl.
-func serverEvents(runDir string) func(farm.ServerEvent) {
+// ServerEvents is the hook for farm.Up of whoever brings the farm up:
+// marks for every process, and an incident in results.jsonl (through w).
+func ServerEvents(runDir string, w *report.Writer) func(farm.ServerEvent) {
 	return func(e farm.ServerEvent) {
 		_ = os.MkdirAll(filepath.Join(runDir, serverMarks), 0o755)
 		switch e.Phase {
@@ -53,10 +53,10 @@ func serverEvents(runDir string) func(farm.ServerEvent) {
 		if e.Phase == farm.ServerFailed {
 			in.What, in.Detail = report.IncidentADBServerFailed, e.Err.Error()
 		}
-		if F != nil {
-			_ = F.Results.Write(report.Record{Kind: report.KindIncident, Incident: in})
+		if w != nil {
+			_ = w.Write(report.Record{Kind: report.KindIncident, Incident: in})
 		}
-		GinkgoWriter.Printf("incident: %s %s (%s) exit %q, devices back %v, not back %v\n", in.What, e.Name, e.Addr, e.Exit, e.Reconnected, e.NotBack)
+		ginkgo.GinkgoWriter.Printf("incident: %s %s (%s) exit %q, devices back %v, not back %v\n", in.What, e.Name, e.Addr, e.Exit, e.Reconnected, e.NotBack)
 	}
 }
 

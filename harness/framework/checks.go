@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
+	ginkgo "github.com/onsi/ginkgo/v2"
+	gomega "github.com/onsi/gomega"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/caller"
 	"github.com/wmpf-hil/wmpf-hil/harness/contract"
@@ -17,20 +17,20 @@ import (
 
 // ValidCall is a callWMPF request the WeChat side accepts for the device.
 func (d *Device) ValidCall(ctx context.Context) caller.CallRequest {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	return caller.CallRequest{RoomType: "video", SN: d.Spec.SN, ModelID: d.Spec.ModelID, PushToken: d.PushToken(ctx), NickName: "wmpf-hil"}
 }
 
 // ExpectWorking checks the device still takes a call: a valid call makes
 // it launch the call page with the right path. The call is then cancelled.
 func (d *Device) ExpectWorking(ctx context.Context) {
-	GinkgoHelper()
-	By("checking that " + d.Spec.Name + " still takes a call")
+	ginkgo.GinkgoHelper()
+	ginkgo.By("checking that " + d.Spec.Name + " still takes a call")
 	call := d.PlaceCall(ctx, CallOptions{Caller: "after bad input"})
 	ev := call.Await(ctx, contract.EvLaunchCalled, 10*time.Second)
-	Expect(ev).To(matchers.MatchLaunch(call.Expected))
+	gomega.Expect(ev).To(matchers.MatchLaunch(call.Expected))
 	call.Await(ctx, contract.EvVoipEvent+":callPageOnShow", 15*time.Second)
-	Expect(call.EndCall(ctx)).To(Succeed())
+	gomega.Expect(call.EndCall(ctx)).To(gomega.Succeed())
 	call.Await(ctx, contract.EvVoipEvent+":finishVoip", 10*time.Second)
 }
 
@@ -71,7 +71,7 @@ func (d *Device) Screen(ctx context.Context) (Screen, error) {
 // ok accepts it, for at most max, and returns the last screen and whether
 // it was accepted.
 func (d *Device) AwaitScreen(ctx context.Context, max time.Duration, ok func(Screen) bool) (Screen, bool) {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	deadline := time.Now().Add(max)
 	var last Screen
 	for {
@@ -96,7 +96,7 @@ func (d *Device) AwaitScreen(ctx context.Context, max time.Duration, ok func(Scr
 // cold start. It needs a rooted (userdebug) device; elsewhere the next call
 // is whatever start it gets, and the record says which.
 func (d *Device) StopMiniProgram(ctx context.Context) {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	pids, err := d.Pidof(ctx, "com.tencent.wmpf:appbrand0")
 	d.Must(err)
 	for _, pid := range pids {
@@ -108,12 +108,20 @@ func (d *Device) StopMiniProgram(ctx context.Context) {
 // routes, saying why: some specs need the simulated WeChat side to play the
 // caller (to hang up, to validate callWMPF). On the simulated farm every
 // device qualifies.
-func (d *Device) Require(routes ...string) {
-	GinkgoHelper()
+func (d *Device) Require(routes ...device.PushRoute) {
+	ginkgo.GinkgoHelper()
 	for _, r := range routes {
 		if d.Spec.Push == r {
 			return
 		}
 	}
-	Skip(fmt.Sprintf("%s is reached with push: %s; this spec needs push: %s", d.Spec.Name, d.Spec.Push, strings.Join(routes, " or ")))
+	ginkgo.Skip(fmt.Sprintf("%s is reached with push: %s; this spec needs push: %s", d.Spec.Name, d.Spec.Push, routeList(routes)))
+}
+
+func routeList(routes []device.PushRoute) string {
+	var s []string
+	for _, r := range routes {
+		s = append(s, string(r))
+	}
+	return strings.Join(s, " or ")
 }

@@ -1,82 +1,113 @@
 package framework
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
+	ginkgo "github.com/onsi/ginkgo/v2"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
 	"github.com/wmpf-hil/wmpf-hil/harness/report"
 )
 
-// captureEvidence runs after a failed spec, before its cleanup, and keeps
-// what the device showed: the contract events and logcat lines since the
-// spec started, the UI tree, the activity stack, the processes, and what
-// the WeChat side knows of the spec's calls and pushes.
-func captureEvidence() {
-	sr := CurrentSpecReport()
-	if !sr.Failed() || F == nil {
-		return
-	}
-	d := currentDevice()
-	files := map[string]string{"failure.txt": sr.Failure.Message + "\n\n" + sr.Failure.Location.String() + "\n"}
-	name := sr.FullText()
+// ScreenshotFile is the name of a failure's screenshot in its evidence.
+const ScreenshotFile = "screenshot.png"
+
+// pngMagic starts every PNG file.
+var pngMagic = []byte("\x89PNG\r\n\x1a\n")
+
+// captureEvidence keeps what the device showed when an attempt failed:
+// the contract events and logcat lines since the cell started, a
+// screenshot, the UI tree, the activity stack, the processes, and what the
+// WeChat side knows of the cell's calls and pushes. It writes them under
+// evidence/<device>/<spec>-<hash>[-aN]/ — one folder per cell and attempt,
+// never shared — and returns their paths and the screenshot's.
+func captureEvidence(c *cell, sr ginkgo.SpecReport) ([]string, string) {
+	files := map[string][]byte{"failure.txt": []byte(sr.Failure.Message + "\n\n" + sr.Failure.Location.String() + "\n")}
+	d := c.device
 	if d != nil {
-		name += " " + d.Spec.Name
-		files["contract-events.txt"] = device.Describe(d.Log.Since(d.mark)) + "\n"
-		files["logcat.txt"] = strings.Join(d.Log.LinesSince(d.specStart.Add(-time.Second)), "\n") + "\n"
+		files["contract-events.txt"] = []byte(device.Describe(d.Log.Since(d.mark)) + "\n")
+		files["logcat.txt"] = []byte(strings.Join(d.Log.LinesSince(d.specStart.Add(-time.Second)), "\n") + "\n")
 		if bad := d.Log.Malformed(); len(bad) > 0 {
-			files["contract-malformed.txt"] = strings.Join(bad, "\n") + "\n"
+			files["contract-malformed.txt"] = []byte(strings.Join(bad, "\n") + "\n")
 		}
 		if d.Lost() == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			for fname, cmd := range map[string]string{
-				"ui.xml":         "uiautomator dump /dev/tty",
-				"activities.txt": "dumpsys activity activities",
-				"ps.txt":         "ps -A",
-			} {
-				res, err := d.ADB.Shell(ctx, cmd)
-				if err != nil {
-					files[fname] = fmt.Sprintf("(%s failed: %v)\n", cmd, err)
-					continue
-				}
-				files[fname] = string(res.Stdout) + string(res.Stderr)
-			}
-			if F.Caller != nil {
-				var calls []any
-				d.mu.Lock()
-				cs := append([]*Call(nil), d.calls...)
-				d.mu.Unlock()
-				for _, c := range cs {
-					entry := map[string]any{"groupId": c.GroupID, "roomId": c.RoomID, "placed": c.Placed, "expected": c.Expected}
-					if c.RoomID != "" {
-						if r, err := F.Caller.Room(ctx, c.RoomID); err == nil {
-							entry["room"] = r
-						}
-					}
-					calls = append(calls, entry)
-				}
-				if len(calls) > 0 {
-					b, _ := json.MarshalIndent(calls, "", "  ")
-					files["calls.json"] = string(b) + "\n"
-				}
-				if d.Spec.Simulated {
-					if p, err := F.Caller.Pushes(ctx, d.Spec.SN); err == nil {
-						b, _ := json.MarshalIndent(p, "", "  ")
-						files["pushes.json"] = string(b) + "\n"
-					}
-				}
-			}
+			d.deviceEvidence(ctx, files)
 			cancel()
 		}
 	}
-	paths, err := report.Evidence(F.shared.RunDir, fmt.Sprintf("%s-p%d-%d", name, F.proc, time.Now().UnixNano()%100000), files)
+	dir := report.EvidenceDir(F.RunDir(), c.Device, c.Spec, c.Attempt)
+	paths, err := report.WriteEvidence(F.RunDir(), dir, files)
 	if err != nil {
-		GinkgoWriter.Printf("evidence: %v\n", err)
+		ginkgo.GinkgoWriter.Printf("evidence: %v\n", err)
 	}
-	AddReportEntry(entryEvidence, paths, ReportEntryVisibilityNever)
+	shot := ""
+	if _, ok := files[ScreenshotFile]; ok {
+		shot = filepath.ToSlash(filepath.Join(dir, ScreenshotFile))
+	}
+	return paths, shot
 }
+
+// deviceEvidence reads the device's screen, UI tree, activities and
+// processes, and the WeChat side's view of the cell's calls.
+func (d *Device) deviceEvidence(ctx context.Context, files map[string][]byte) {
+	if res, err := d.ADB.Shell(ctx, "screencap -p"); err != nil {
+		files["screenshot-error.txt"] = []byte(fmt.Sprintf("screencap -p failed: %v\n", err))
+	} else if png := res.Stdout; !bytes.HasPrefix(png, pngMagic) {
+		files["screenshot-error.txt"] = []byte(fmt.Sprintf("screencap -p did not give a PNG; it gave %d bytes: %q\n", len(png), clip(append(png, res.Stderr...), 200)))
+	} else {
+		files[ScreenshotFile] = png
+	}
+	for fname, cmd := range map[string]string{
+		"ui.xml":         "uiautomator dump /dev/tty",
+		"activities.txt": "dumpsys activity activities",
+		"ps.txt":         "ps -A",
+	} {
+		res, err := d.ADB.Shell(ctx, cmd)
+		if err != nil {
+			files[fname] = []byte(fmt.Sprintf("(%s failed: %v)\n", cmd, err))
+			continue
+		}
+		files[fname] = append(res.Stdout, res.Stderr...)
+	}
+	if d.f.Caller == nil {
+		return
+	}
+	var calls []any
+	d.mu.Lock()
+	cs := append([]*Call(nil), d.calls...)
+	d.mu.Unlock()
+	for _, c := range cs {
+		entry := map[string]any{"groupId": c.GroupID, "roomId": c.RoomID, "placed": c.Placed, "expected": c.Expected}
+		if c.RoomID != "" {
+			if r, err := d.f.Caller.Room(ctx, c.RoomID); err == nil {
+				entry["room"] = r
+			}
+		}
+		calls = append(calls, entry)
+	}
+	if len(calls) > 0 {
+		b, _ := json.MarshalIndent(calls, "", "  ")
+		files["calls.json"] = append(b, '\n')
+	}
+	if d.Spec.Simulated {
+		if p, err := d.f.Caller.Pushes(ctx, d.Spec.SN); err == nil {
+			b, _ := json.MarshalIndent(p, "", "  ")
+			files["pushes.json"] = append(b, '\n')
+		}
+	}
+}
+
+func clip(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+

@@ -1,31 +1,39 @@
-// Package framework is the suites' glue to Ginkgo: it brings the farm up
-// once (on Ginkgo's first process) and hands the devices to every process,
-// leases one device to each spec (one process per device when run with as
-// many processes as devices), writes results.jsonl as each spec and call
-// finishes, captures the evidence of every failure, tells a lost device from
-// a product failure, and renders the report at the end.
+// Package framework is the suites' glue to Ginkgo. Suites register their
+// specs with Describe; the framework builds one Ginkgo container per device
+// of the farm around them, so that every spec runs on every device it
+// applies to (the run's matrix), each result a cell (spec, device) with a
+// stable name. It hands each spec its device, ready to take a call (Lease),
+// writes results.jsonl as each cell and call finishes, captures the evidence
+// of every failure (logcat, UI dump, screenshot, what the WeChat side saw),
+// tells a lost or quarantined device from a product failure, and renders the
+// report at the end of a run it brought up itself.
 //
-// A suite uses it with one line next to RunSpecs:
+// It runs in two ways:
+//   - under `wmpf-hil run`, which brings the farm up, plans the cells and
+//     starts worker processes (RunWorker), each running one device's cells;
+//   - under Ginkgo directly (go test, or `ginkgo -p ./suites`), where
+//     Ginkgo's first process brings the farm up (SynchronizedBeforeSuite)
+//     and each device's container runs on one process.
 //
-//	var _ = framework.Setup()
+// A suite uses it with its specs registered at package level:
 //
-// and specs lease a device with framework.Lease(ctx).
+//	var _ = framework.Describe("Launch", Label("launch"), func() { … })
+//
+// and one test function calling framework.RunSuites(t, "wmpf-hil").
 package framework
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-	"github.com/onsi/ginkgo/v2/types"
+	ginkgo "github.com/onsi/ginkgo/v2"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/caller"
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
@@ -35,14 +43,65 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/harness/report"
 )
 
-var (
-	devicesFlag = flag.String("devices", "", "farm file (default: $WMPF_HIL_DEVICES, then devices.yaml at the module root)")
-	reportsFlag = flag.String("reports", "", "reports directory (default: $WMPF_HIL_REPORTS, then reports/ at the module root)")
-	runIDFlag   = flag.String("run-id", "", "run id, the report's directory name (default: $WMPF_HIL_RUN_ID, then the start time)")
+// Timeouts are the framework's named waits.
+type Timeouts struct {
+	// Launch bounds a push → launchMiniProgram.
+	Launch time.Duration
+	// PageShown bounds launchMiniProgram → the call page shown.
+	PageShown time.Duration
+	// CallEnd bounds ending a call → finishVoip / call_ended.
+	CallEnd time.Duration
+	// Ready bounds a device becoming ready for a call.
+	Ready time.Duration
+	// Answered bounds a whole measured call, placed → answered.
+	Answered time.Duration
+	// WeChatRequest bounds one request to the WeChat side that should be
+	// quick (callWMPF, a room's state, hang up).
+	WeChatRequest time.Duration
+	// Cleanup bounds a spec's cleanup.
+	Cleanup time.Duration
+	// Spec bounds a plain spec; LongSpec one that places many calls.
+	Spec, LongSpec time.Duration
+}
 
-	benchArrivalFlag  = flag.String("bench-arrival", "", "release benchmark: open-loop call arrivals for the whole farm, constant:RATE, poisson:RATE or ramp:RATE-RATE (default: $WMPF_HIL_BENCH_ARRIVAL, then "+DefaultBenchArrival+")")
-	benchDurationFlag = flag.String("bench-duration", "", "release benchmark: how long calls arrive (default: $WMPF_HIL_BENCH_DURATION, then "+DefaultBenchDuration+")")
-)
+// DefaultTimeouts are the timeouts of every run.
+var DefaultTimeouts = Timeouts{
+	Launch:        10 * time.Second,
+	PageShown:     15 * time.Second,
+	CallEnd:       15 * time.Second,
+	Ready:         20 * time.Second,
+	Answered:      30 * time.Second,
+	WeChatRequest: 5 * time.Second,
+	Cleanup:       30 * time.Second,
+	Spec:          90 * time.Second,
+	LongSpec:      5 * time.Minute,
+}
+
+// Flags are the framework's command-line settings.
+type Flags struct {
+	Devices string
+	Reports string
+	RunID   string
+
+	BenchArrival  string
+	BenchDuration string
+
+	// Set by wmpf-hil run for its workers.
+	workerPlan string
+}
+
+var flags Flags
+
+// RegisterFlags declares the framework's flags on fs (the suites' test
+// binary registers them on flag.CommandLine).
+func RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&flags.Devices, "devices", "", "farm file (default: $WMPF_HIL_DEVICES, then devices.yaml, then the built-in default farm)")
+	fs.StringVar(&flags.Reports, "reports", "", "reports directory (default: $WMPF_HIL_REPORTS, then reports/)")
+	fs.StringVar(&flags.RunID, "run-id", "", "run id, the report's directory name (default: $WMPF_HIL_RUN_ID, then the start time)")
+	fs.StringVar(&flags.BenchArrival, "bench-arrival", "", "release benchmark: open-loop call arrivals for the whole farm, constant:RATE, poisson:RATE or ramp:RATE-RATE (default: $WMPF_HIL_BENCH_ARRIVAL, then "+DefaultBenchArrival+")")
+	fs.StringVar(&flags.BenchDuration, "bench-duration", "", "release benchmark: how long calls arrive (default: $WMPF_HIL_BENCH_DURATION, then "+DefaultBenchDuration+")")
+	fs.StringVar(&flags.workerPlan, "worker-plan", "", "set by wmpf-hil run: the worker's plan file (its device and cells)")
+}
 
 // Defaults of the release benchmark: short enough for every run, long
 // enough to place calls on every device of the default farm.
@@ -56,12 +115,12 @@ const (
 // (or their environment variables). Bad values are errors naming the flag
 // and what is allowed.
 func BenchPlan() (loadgen.Arrival, time.Duration, error) {
-	as := pick(*benchArrivalFlag, "WMPF_HIL_BENCH_ARRIVAL", DefaultBenchArrival)
+	as := pick(flags.BenchArrival, "WMPF_HIL_BENCH_ARRIVAL", DefaultBenchArrival)
 	a, err := loadgen.ParseArrival(as)
 	if err != nil {
 		return a, 0, fmt.Errorf("-bench-arrival: %w", err)
 	}
-	ds := pick(*benchDurationFlag, "WMPF_HIL_BENCH_DURATION", DefaultBenchDuration)
+	ds := pick(flags.BenchDuration, "WMPF_HIL_BENCH_DURATION", DefaultBenchDuration)
 	d, err := time.ParseDuration(ds)
 	if err != nil || d < time.Second || d > 24*time.Hour {
 		return a, 0, fmt.Errorf("-bench-duration %q: want a duration from 1s to 24h, like 90s or 10m", ds)
@@ -69,63 +128,41 @@ func BenchPlan() (loadgen.Arrival, time.Duration, error) {
 	return a, d, nil
 }
 
-// shared is what process 1 hands every process.
-type shared struct {
+// Shared is the run as every process sees it: the farm brought up, where
+// the report goes.
+type Shared struct {
 	Farm       farm.Spec `json:"farm"`
 	RunDir     string    `json:"runDir"`
 	ReportsDir string    `json:"reportsDir"`
 	RunID      string    `json:"runId"`
+	// Supervised is true under wmpf-hil run: the supervisor writes the run's
+	// first and last records and renders the report.
+	Supervised bool `json:"supervised,omitempty"`
 }
 
-// Framework is one Ginkgo process's view of the run.
+// FarmFile is the name of the farm spec in a run directory.
+const FarmFile = "farm.json"
+
+// Framework is one process's view of the run.
 type Framework struct {
-	shared
-	Budgets *latency.Budgets
-	Caller  *caller.Client
-	Results *report.Writer
-	proc    int
+	Shared
+	Budgets  *latency.Budgets
+	Caller   *caller.Client
+	Results  *report.Writer
+	Timeouts Timeouts
+	proc     int
 
 	mu       sync.Mutex
 	sessions map[string]*device.Session
-	lost     map[string]error
+	cells    *cellLog
 }
 
 // F is the framework of this process, set before the first spec runs.
 var F *Framework
 
-const farmFile = farm.DefaultFile
-
-func loadFarm(file string) (*farm.Config, error) { return farm.Load(file) }
-
-// farmUp is the farm process 1 brought up.
+// farmUp is the farm this process brought up (Ginkgo's first process when
+// not under wmpf-hil run).
 var farmUp *farm.Farm
-
-// Setup registers the suite-level nodes. Call it once, at package level.
-func Setup() bool {
-	SynchronizedBeforeSuite(setupFarm, setupProcess, NodeTimeout(3*time.Minute))
-	SynchronizedAfterSuite(teardownProcess, teardownFarm, NodeTimeout(time.Minute))
-	ReportAfterEach(recordSpec)
-	ReportAfterSuite("wmpf-hil report", renderReport)
-	JustAfterEach(captureEvidence)
-	return true
-}
-
-// moduleRoot finds the directory holding go.mod, from the working
-// directory up, else from this source file (a precompiled suite may run
-// from anywhere).
-func moduleRoot() string {
-	dir, _ := os.Getwd()
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
 
 func pick(flagValue, env, def string) string {
 	if flagValue != "" {
@@ -137,118 +174,74 @@ func pick(flagValue, env, def string) string {
 	return def
 }
 
-// setupFarm runs on process 1: load the farm file, bring the farm up,
-// open the run directory and record the devices.
-func setupFarm(ctx SpecContext) []byte {
-	root := moduleRoot()
-	file := pick(*devicesFlag, "WMPF_HIL_DEVICES", filepath.Join(root, farmFile))
-	reports := pick(*reportsFlag, "WMPF_HIL_REPORTS", filepath.Join(root, "reports"))
-	runID := pick(*runIDFlag, "WMPF_HIL_RUN_ID", time.Now().Format("20060102-150405"))
-	runDir := filepath.Join(reports, runID)
-	cfg, err := loadFarm(file)
-	if err != nil {
-		Fail(fmt.Sprintf("farm file: %v", err))
-	}
-	budgets, err := latency.LoadBudgets(cfg.Resolve(cfg.Budgets))
-	if err != nil {
-		Fail(err.Error())
-	}
-	w, err := report.OpenWriter(runDir, 1)
-	if err != nil {
-		Fail(err.Error())
-	}
-	defer w.Close()
-	host, _ := os.Hostname()
-	sc, _ := GinkgoConfiguration()
-	bmap := map[string]latency.SegmentBudget{}
-	for k, v := range budgets.Segments {
-		bmap[k] = v
-	}
-	must(w.Write(report.Record{Kind: report.KindRun, Run: &report.RunInfo{ID: runID, Started: time.Now(), FarmFile: file,
-		Procs: sc.ParallelTotal, Host: host, GoVersion: runtime.Version(), Labels: GinkgoLabelFilter(), Budgets: bmap}}))
-	if err := report.Latest(reports, runDir); err != nil {
-		GinkgoWriter.Printf("reports: %v\n", err)
-	}
-	GinkgoWriter.Printf("farm %s: bringing up\n", file)
-	f, err := farm.Up(ctx, cfg, farm.Options{Logf: func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) },
-		ServerEvents: serverEvents(runDir)})
-	if err != nil {
-		Fail(fmt.Sprintf("farm %s: %v", file, err))
-	}
-	farmUp = f
-	for _, d := range f.Spec.Devices {
-		must(w.Write(report.Record{Kind: report.KindDevice, Device: deviceInfo(d, "healthy", "")}))
-	}
-	for _, x := range f.Spec.Excluded {
-		must(w.Write(report.Record{Kind: report.KindDevice, Device: deviceInfo(x.Device, "excluded", x.Reason)}))
-	}
-	b, err := json.Marshal(shared{Farm: f.Spec, RunDir: runDir, ReportsDir: reports, RunID: runID})
-	must(err)
-	return b
-}
-
-func deviceInfo(d device.Spec, status, reason string) *report.DeviceInfo {
-	return &report.DeviceInfo{Name: d.Name, Serial: d.Serial, Server: d.Server, Model: d.Model, SN: d.SN, Simulated: d.Simulated, Profile: d.Profile, Container: d.Container,
-		Defects: d.Defects, Status: status, Reason: reason, ClockOffsetSet: d.ClockOffset, ClockDriftPPM: d.ClockDriftPPM}
-}
-
-func must(err error) {
-	if err != nil {
-		Fail(err.Error())
-	}
-}
-
-// setupProcess runs on every process with process 1's result.
-func setupProcess(ctx SpecContext, data []byte) {
-	var sh shared
-	must(json.Unmarshal(data, &sh))
-	budgets, err := latency.LoadBudgets(sh.Farm.Budgets)
-	must(err)
-	proc := GinkgoParallelProcess()
-	w, err := report.OpenWriter(sh.RunDir, proc)
-	must(err)
-	var c *caller.Client
-	switch {
-	case sh.Farm.WeChat.Token != "":
-		c = caller.NewWithToken(sh.Farm.WeChat.URL, sh.Farm.WeChat.Token)
-	case sh.Farm.WeChat.URL != "":
-		c = caller.New(sh.Farm.WeChat.URL, sh.Farm.WeChat.AppID, sh.Farm.WeChat.Secret)
-	}
-	F = &Framework{shared: sh, Budgets: budgets, Caller: c, Results: w, proc: proc,
-		sessions: map[string]*device.Session{}, lost: map[string]error{}}
-}
-
-func teardownProcess(ctx SpecContext) {
-	if F == nil {
-		return
-	}
-	F.mu.Lock()
-	for _, s := range F.sessions {
-		s.Close()
-	}
-	F.sessions = map[string]*device.Session{}
-	F.mu.Unlock()
-}
-
-func teardownFarm(ctx SpecContext) {
-	if farmUp != nil {
-		if err := farmUp.Down(); err != nil {
-			GinkgoWriter.Printf("farm down: %v\n", err)
-		}
-	}
-}
-
-// RunDir is where this run's report goes.
-func (f *Framework) RunDir() string { return f.shared.RunDir }
-
 // Devices lists the healthy devices of the farm.
 func (f *Framework) Devices() []device.Spec { return f.Farm.Devices }
+
+// RunDir is where this run's report goes.
+func (f *Framework) RunDir() string { return f.Shared.RunDir }
 
 // Record appends a record to results.jsonl, failing the spec if it cannot.
 func (f *Framework) Record(r report.Record) {
 	if err := f.Results.Write(r); err != nil {
-		Fail(err.Error())
+		ginkgo.Fail(err.Error())
 	}
+}
+
+// setupProcess makes this process's Framework from the run's shared state.
+func setupProcess(sh Shared, proc int) error {
+	budgets, err := loadBudgets(sh.Farm.Budgets)
+	if err != nil {
+		return err
+	}
+	w, err := report.OpenWriter(sh.RunDir, proc)
+	if err != nil {
+		return err
+	}
+	F = &Framework{Shared: sh, Budgets: budgets, Results: w, proc: proc, Timeouts: DefaultTimeouts,
+		sessions: map[string]*device.Session{}, cells: newCellLog(sh.RunDir, sh.Farm.Run.QuarantineAfter)}
+	if c := sh.Farm.Caller(); c != nil {
+		c.HTTP = caller.FastClient(DefaultTimeouts.WeChatRequest)
+		F.Caller = c
+	}
+	return nil
+}
+
+// loadBudgets loads the budgets file, or the built-in budgets for "".
+func loadBudgets(path string) (*latency.Budgets, error) {
+	if path == "" {
+		return latency.BuiltinBudgets()
+	}
+	return latency.LoadBudgets(path)
+}
+
+// readShared reads a run directory's farm spec, written by whoever brought
+// the farm up.
+func readShared(runDir string) (Shared, error) {
+	var sh Shared
+	data, err := os.ReadFile(filepath.Join(runDir, FarmFile))
+	if err != nil {
+		return sh, fmt.Errorf("framework: %w", err)
+	}
+	if err := json.Unmarshal(data, &sh); err != nil {
+		return sh, fmt.Errorf("framework: %s: %w", FarmFile, err)
+	}
+	return sh, nil
+}
+
+// WriteShared writes the run's farm spec where every process reads it.
+func WriteShared(sh Shared) error {
+	b, err := json.MarshalIndent(sh, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(sh.RunDir, 0o755); err != nil {
+		return err
+	}
+	tmp := filepath.Join(sh.RunDir, "."+FarmFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(sh.RunDir, FarmFile))
 }
 
 // session returns this process's session on a device, opening it once.
@@ -262,10 +255,6 @@ func (f *Framework) session(ctx context.Context, spec device.Spec) (*device.Sess
 		delete(f.sessions, spec.Name)
 		defer s.Close()
 	}
-	if err := f.lost[spec.Name]; err != nil {
-		f.mu.Unlock()
-		return nil, err
-	}
 	f.mu.Unlock()
 	s, err := device.Open(ctx, spec)
 	if err != nil {
@@ -275,101 +264,33 @@ func (f *Framework) session(ctx context.Context, spec device.Spec) (*device.Sess
 	f.sessions[spec.Name] = s
 	f.mu.Unlock()
 	if m, ok := s.Clock.Model(); ok {
-		info := deviceInfo(spec, "healthy", "")
+		info := DeviceInfo(spec, report.DeviceHealthy, "")
 		info.ClockOffsetEstimated = m.Offset
 		_ = f.Results.Write(report.Record{Kind: report.KindDevice, Device: info})
 	}
 	return s, nil
 }
 
-// markLost takes a device out of the rest of the run on every process.
-func (f *Framework) markLost(name string, err error) {
+func (f *Framework) closeSessions() {
 	f.mu.Lock()
-	f.lost[name] = err
-	f.mu.Unlock()
-	_ = os.MkdirAll(filepath.Join(f.shared.RunDir, "lost"), 0o755)
-	_ = os.WriteFile(filepath.Join(f.shared.RunDir, "lost", report.SafeName(name)), []byte(err.Error()), 0o644)
-	for _, d := range f.Farm.Devices {
-		if d.Name == name {
-			f.Record(report.Record{Kind: report.KindDevice, Device: deviceInfo(d, "lost", err.Error())})
-		}
+	defer f.mu.Unlock()
+	for _, s := range f.sessions {
+		s.Close()
 	}
+	f.sessions = map[string]*device.Session{}
 }
 
-// isLost reports whether any process marked the device lost.
-func (f *Framework) isLost(name string) bool {
-	f.mu.Lock()
-	_, ok := f.lost[name]
-	f.mu.Unlock()
-	if ok {
-		return true
+// DeviceInfo is a device's record for results.jsonl.
+func DeviceInfo(d device.Spec, status, reason string) *report.DeviceInfo {
+	info := &report.DeviceInfo{Name: d.Name, Serial: d.Serial, Server: d.Server, Model: d.Model, ModelID: d.ModelID, SN: d.SN,
+		AndroidVersion: d.AndroidVersion, HostPackage: d.HostPackage, Simulated: d.Simulated, Profile: d.Profile,
+		Container: d.Container, Defects: d.Defects, Status: status, Reason: reason, ClockOffsetSet: d.ClockOffset, ClockDriftPPM: d.ClockDriftPPM}
+	if in := d.Installed; in != nil {
+		info.Install = &report.InstallInfo{APK: in.APK, Package: in.Package, VersionName: in.VersionName, VersionCode: in.VersionCode,
+			SHA256: in.SHA256, Build: in.Build}
+		info.HostVersionName, info.HostVersionCode = in.VersionName, in.VersionCode
 	}
-	_, err := os.Stat(filepath.Join(f.shared.RunDir, "lost", report.SafeName(name)))
-	return err == nil
+	return info
 }
 
-// LostPrefix starts the failure message of a spec whose device went away:
-// such specs are reported as "device-lost", not as product failures.
-const LostPrefix = "device lost: "
-
-// recordSpec writes each finished spec to results.jsonl.
-func recordSpec(r SpecReport) {
-	if F == nil || r.LeafNodeType != types.NodeTypeIt {
-		return
-	}
-	state := stateOf(r)
-	res := &report.SpecResult{Name: r.FullText(), Labels: r.Labels(), State: state, Duration: r.RunTime}
-	if r.Failure.Message != "" {
-		res.Failure = r.Failure.Message
-		res.Location = r.Failure.Location.String()
-	}
-	for _, e := range r.ReportEntries {
-		switch e.Name {
-		case entryDevice:
-			v := e.GetRawValue()
-			if d, ok := v.(device.Spec); ok {
-				res.Device, res.Model = d.Name, d.Model
-			}
-		case entryEvidence:
-			if paths, ok := e.GetRawValue().([]string); ok {
-				res.Evidence = append(res.Evidence, paths...)
-			}
-		}
-	}
-	res.Attempts = r.NumAttempts
-	_ = F.Results.Write(report.Record{Kind: report.KindSpec, Spec: res})
-}
-
-func stateOf(r SpecReport) string {
-	switch {
-	case r.State == types.SpecStatePassed:
-		return report.StatePassed
-	case r.State == types.SpecStateSkipped || r.State == types.SpecStatePending:
-		return report.StateSkipped
-	case strings.HasPrefix(r.Failure.Message, LostPrefix):
-		return report.StateDeviceLost
-	case r.State == types.SpecStateInterrupted || r.State == types.SpecStateAborted:
-		return report.StateInterrupted
-	case r.State == types.SpecStatePanicked:
-		return report.StatePanicked
-	}
-	return report.StateFailed
-}
-
-// renderReport runs once, on process 1, after every process finished (or
-// the run was interrupted): it closes results.jsonl and renders the report.
-func renderReport(r Report) {
-	if F == nil {
-		return
-	}
-	res, err := report.ReadDir(F.shared.RunDir)
-	if err == nil {
-		end := res.Summarize()
-		_ = F.Results.Write(report.Record{Kind: report.KindEnd, End: &end})
-	}
-	if err := report.Render(F.shared.RunDir); err != nil {
-		fmt.Fprintf(os.Stderr, "wmpf-hil: render report: %v\n", err)
-		return
-	}
-	fmt.Fprintf(os.Stderr, "\nwmpf-hil report: %s\n", filepath.Join(F.shared.RunDir, report.HTMLFile))
-}
+var errNotSetUp = errors.New("framework not set up: register specs with framework.Describe and run them with framework.RunSuites or wmpf-hil run")

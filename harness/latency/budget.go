@@ -3,6 +3,7 @@ package latency
 import (
 	"bytes"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/fixtures"
 	"os"
 	"sort"
 	"strings"
@@ -145,4 +146,18 @@ func (b *Budgets) Check(c Call) []Violation {
 		}
 	}
 	return out
+}
+
+// BuiltinBudgets are the budgets built into the binary
+// (fixtures/budgets.yaml).
+func BuiltinBudgets() (*Budgets, error) {
+	data, err := fixtures.Read(fixtures.BudgetsFile)
+	if err != nil {
+		return nil, fmt.Errorf("budgets: %w", err)
+	}
+	b, err := ParseBudgets(data)
+	if err != nil {
+		return nil, fmt.Errorf("built-in budgets: %w", err)
+	}
+	return b, nil
 }

@@ -212,7 +212,7 @@ func buildPage(r *Results, lastRecord time.Time) *page {
 
 	end := r.End
 	if end == nil {
-		s := r.Summarize()
+		s := r.Summarize(SummaryOptions{})
 		end = &s
 		p.Unfinished = true
 		p.Finished = "— (did not finish)"
@@ -715,7 +715,7 @@ func specRows(specs []SpecResult) []specRow {
 		s := specs[i]
 		row := specRow{
 			State: orDash(s.State), StateClass: specStateClass(s.State), Name: orDash(s.Name), Labels: s.Labels,
-			Device: s.Device, Model: s.Model, Duration: fmtSpecDuration(s.Duration), Attempts: s.Attempts,
+			Device: s.Device, Model: s.Model, Duration: fmtSpecDuration(s.Duration()), Attempts: max(1, len(s.Attempts)),
 		}
 		if s.State != StatePassed {
 			row.Failure = s.Failure

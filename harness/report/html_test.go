@@ -30,7 +30,7 @@ func synthResults(n int, end bool) *Results {
 	}
 	r.Devices = []DeviceInfo{{Name: "pixel-a", Serial: "pixel-a", Model: modelPixel, Status: "healthy"}, {Name: "sim-1", Serial: "sim-1", Model: modelSim, Simulated: true, Status: "healthy"}}
 	r.Specs = []SpecResult{
-		{Name: "ok", State: StatePassed, Duration: time.Second},
+		{Name: "ok", State: StatePassed, DurationMs: Ms(time.Second)},
 		{Name: "bad", State: StateFailed, Failure: hostileMsg, Evidence: []string{"evidence/bad/logcat.txt"}},
 	}
 	if end {
@@ -132,7 +132,7 @@ func TestWriteHTMLOddData(t *testing.T) {
 		"model from device": {Devices: []DeviceInfo{{Serial: "s9", Model: "From Device"}, {}}, Calls: []CallResult{{Call: latency.Call{Device: "s9"}, Durations: map[string]float64{"total": 5}}}},
 		"odd specs and restarts": {
 			Specs: []SpecResult{
-				{State: "exploded", Failure: "x", Evidence: []string{"/abs/path/log.txt", "javascript:alert(1)", `evidence\win\log.txt`, "C:/x/y", "", "evidence/a b/c#d?.txt"}, Duration: -time.Second},
+				{State: "exploded", Failure: "x", Evidence: []string{"/abs/path/log.txt", "javascript:alert(1)", `evidence\win\log.txt`, "C:/x/y", "", "evidence/a b/c#d?.txt"}, DurationMs: -1000},
 				{},
 			},
 			Restarts: []RestartInfo{{}, {PushVerdict: "late", RestartMs: math.NaN(), PushMs: math.Inf(1)}},

@@ -62,7 +62,7 @@ func WriteJUnit(path string, r *Results) error {
 			su = &junitSuite{Name: "wmpf-hil " + key}
 			bySuite[key] = su
 		}
-		c := junitCase{Name: s.Name, Classname: "wmpf-hil." + strings.Join(s.Labels, "."), Time: fmt.Sprintf("%.3f", s.Duration.Seconds())}
+		c := junitCase{Name: s.TestName(), Classname: "wmpf-hil." + strings.Join(s.Labels, "."), Time: fmt.Sprintf("%.3f", s.Duration().Seconds())}
 		if s.Device != "" {
 			c.Name += " [" + s.Device + "]"
 		}
@@ -87,7 +87,7 @@ func WriteJUnit(path string, r *Results) error {
 		}
 		su.Tests++
 		su.Cases = append(su.Cases, c)
-		secs += s.Duration.Seconds()
+		secs += s.Duration().Seconds()
 	}
 	keys := make([]string, 0, len(bySuite))
 	for k := range bySuite {

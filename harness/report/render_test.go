@@ -133,11 +133,11 @@ func writeFixture(t testing.TB, dir string, calls int, end bool) time.Time {
 	if err != nil {
 		t.Fatal(err)
 	}
-	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers a cold call", Labels: []string{"latency", "cold"}, Device: "pixel-a", Model: modelPixel, State: StatePassed, Duration: 12300 * time.Millisecond}})
-	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers within budget", Labels: []string{"latency"}, Device: "pixel-a", Model: modelPixel, State: StateFailed, Duration: 15 * time.Second, Failure: hostileMsg, Location: "suites/latency_test.go:88", Evidence: ev}})
-	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "survives kill", Labels: []string{"restart"}, Device: "sim-2", Model: modelSim, State: StateDeviceLost, Duration: 4 * time.Second, Failure: "device sim-2 lost: adb connection closed", Evidence: ev2}})
+	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers a cold call", Labels: []string{"latency", "cold"}, Device: "pixel-a", Model: modelPixel, State: StatePassed, DurationMs: Ms(12300 * time.Millisecond)}})
+	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers within budget", Labels: []string{"latency"}, Device: "pixel-a", Model: modelPixel, State: StateFailed, DurationMs: Ms(15 * time.Second), Failure: hostileMsg, Location: "suites/latency_test.go:88", Evidence: ev}})
+	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "survives kill", Labels: []string{"restart"}, Device: "sim-2", Model: modelSim, State: StateDeviceLost, DurationMs: Ms(4 * time.Second), Failure: "device sim-2 lost: adb connection closed", Evidence: ev2}})
 	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "leaves the call page", Labels: []string{"ui"}, State: StateSkipped}})
-	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers a warm call", Labels: []string{"latency", "warm"}, Device: "sim-1", Model: modelSim, State: StatePassed, Duration: 800 * time.Millisecond, Attempts: 2}})
+	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers a warm call", Labels: []string{"latency", "warm"}, Device: "sim-1", Model: modelSim, State: StatePassed, DurationMs: Ms(800 * time.Millisecond), Attempts: []Attempt{{Attempt: 1, State: StateFailed}, {Attempt: 2, State: StatePassed}}}})
 	last := at
 	if end {
 		put(Record{Kind: KindEnd, End: &EndInfo{Finished: fixtureStart.Add(time.Hour), Passed: 2, Failed: 1, Lost: 1, Verdict: "FAIL"}})

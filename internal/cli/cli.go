@@ -16,6 +16,8 @@ import (
 type Command struct {
 	Name, Summary string
 	Run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// Hidden commands are left out of the usage (internal ones).
+	Hidden bool
 }
 
 // UsageError is a mistake on the command line: exit status 2.
@@ -36,7 +38,9 @@ func Main(ctx context.Context, prog string, commands []Command, args []string, s
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintf(stderr, "usage: %s COMMAND [flags]   (%s COMMAND -h for its flags)\n", prog, prog)
 		for _, c := range commands {
-			fmt.Fprintf(stderr, "  %-9s %s\n", c.Name, c.Summary)
+			if !c.Hidden {
+				fmt.Fprintf(stderr, "  %-9s %s\n", c.Name, c.Summary)
+			}
 		}
 		if len(args) == 0 {
 			return 2

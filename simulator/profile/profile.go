@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -79,34 +79,34 @@ type Timing struct {
 // Load reads a profile file. A profile that inherits is completed from the
 // file of that name in the same directory.
 func Load(path string) (*Profile, error) {
-	return load(path, nil)
+	return Dir(filepath.Dir(path)).load(strings.TrimSuffix(filepath.Base(path), ".yaml"), nil)
 }
 
-func load(path string, seen []string) (*Profile, error) {
+func (l Library) load(name string, seen []string) (*Profile, error) {
+	where := l.Where + "/" + name + ".yaml"
 	if len(seen) > 8 {
-		return nil, fmt.Errorf("profile %s: inherits too deep: %s", path, strings.Join(seen, " → "))
+		return nil, fmt.Errorf("profile %s: inherits too deep: %s", where, strings.Join(seen, " → "))
 	}
-	data, err := os.ReadFile(path)
+	data, err := fs.ReadFile(l.FS, name+".yaml")
 	if err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
+		return nil, fmt.Errorf("profile %s: %w", where, err)
 	}
 	p, err := Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("profile %s: %w", path, err)
+		return nil, fmt.Errorf("profile %s: %w", where, err)
 	}
 	if p.Inherits != "" {
 		if strings.ContainsAny(p.Inherits, `/\`) {
-			return nil, fmt.Errorf("profile %s: inherits %q: give a profile name from the same directory", path, p.Inherits)
+			return nil, fmt.Errorf("profile %s: inherits %q: give a profile name from the same directory", where, p.Inherits)
 		}
-		basePath := filepath.Join(filepath.Dir(path), p.Inherits+".yaml")
-		base, err := load(basePath, append(seen, path))
+		base, err := l.load(p.Inherits, append(seen, where))
 		if err != nil {
-			return nil, fmt.Errorf("profile %s: inherits %q: %w", path, p.Inherits, err)
+			return nil, fmt.Errorf("profile %s: inherits %q: %w", where, p.Inherits, err)
 		}
 		fill(reflect.ValueOf(p).Elem(), reflect.ValueOf(base).Elem())
 	}
 	if err := p.Validate(); err != nil {
-		return nil, fmt.Errorf("profile %s: %w", path, err)
+		return nil, fmt.Errorf("profile %s: %w", where, err)
 	}
 	return p, nil
 }
@@ -186,25 +186,7 @@ func zeroFields(prefix string, v reflect.Value) []string {
 var ErrNotFound = errors.New("profile not found")
 
 // Find loads the profile called name from dir (dir/name.yaml).
-func Find(dir, name string) (*Profile, error) {
-	path := filepath.Join(dir, name+".yaml")
-	if _, err := os.Stat(path); err != nil {
-		names, _ := List(dir)
-		return nil, fmt.Errorf("profile %q: %w in %s; allowed: %s", name, ErrNotFound, dir, strings.Join(names, ", "))
-	}
-	return Load(path)
-}
+func Find(dir, name string) (*Profile, error) { return Dir(dir).Find(name) }
 
-// List names the profiles in dir.
-func List(dir string) ([]string, error) {
-	m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, f := range m {
-		names = append(names, strings.TrimSuffix(filepath.Base(f), ".yaml"))
-	}
-	sort.Strings(names)
-	return names, nil
-}
+// List returns the profile names in dir, sorted.
+func List(dir string) ([]string, error) { return Dir(dir).List() }

@@ -9,15 +9,15 @@ import (
 	"time"
 )
 
-const fixtures = "../../fixtures/profiles"
+const profilesDir = "../../fixtures/profiles"
 
 func TestShippedProfilesLoad(t *testing.T) {
-	names, err := List(fixtures)
+	names, err := List(profilesDir)
 	if err != nil || len(names) < 2 {
-		t.Fatalf("profiles in %s: %v %v", fixtures, names, err)
+		t.Fatalf("profiles in %s: %v %v", profilesDir, names, err)
 	}
 	for _, n := range names {
-		p, err := Find(fixtures, n)
+		p, err := Find(profilesDir, n)
 		if err != nil {
 			t.Fatalf("%s: %v", n, err)
 		}
@@ -25,8 +25,8 @@ func TestShippedProfilesLoad(t *testing.T) {
 			t.Errorf("%s.yaml names itself %q", n, p.Name)
 		}
 	}
-	tv, _ := Find(fixtures, "tv")
-	panel, _ := Find(fixtures, "panel")
+	tv, _ := Find(profilesDir, "tv")
+	panel, _ := Find(profilesDir, "panel")
 	if tv.Timing.AppHandle.String() != panel.Timing.AppHandle.String() || tv.Device.Model == panel.Device.Model {
 		t.Errorf("tv does not inherit panel's appHandle or overrides nothing: %+v", tv)
 	}
@@ -99,5 +99,24 @@ func TestParseDefects(t *testing.T) {
 	}
 	if _, err := ParseDefects([]string{"raw-caller", "double-encode-caller"}); err == nil {
 		t.Fatal("exclusive defects accepted")
+	}
+}
+
+func TestBuiltinProfilesAreTheShippedOnes(t *testing.T) {
+	disk, err := List(profilesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := Builtin().List()
+	if err != nil || strings.Join(built, ",") != strings.Join(disk, ",") {
+		t.Fatalf("built-in %v (%v), on disk %v", built, err, disk)
+	}
+	for _, n := range built {
+		if _, err := Builtin().Find(n); err != nil {
+			t.Errorf("built-in %s: %v", n, err)
+		}
+	}
+	if _, err := Builtin().Find("pnael"); err == nil || !strings.Contains(err.Error(), "allowed: panel, tv") {
+		t.Errorf("unknown built-in profile: %v", err)
 	}
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/harness/caller"
 	"github.com/wmpf-hil/wmpf-hil/harness/contract"
 	"github.com/wmpf-hil/wmpf-hil/harness/logcat"
-	"github.com/wmpf-hil/wmpf-hil/harness/simcontainer"
+	"github.com/wmpf-hil/wmpf-hil/simulator/simcontainer"
 	"github.com/wmpf-hil/wmpf-hil/simulator/simtest"
 	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
 )

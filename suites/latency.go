@@ -1,4 +1,4 @@
-package suites_test
+package suites
 
 import (
 	"fmt"
@@ -13,13 +13,10 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/harness/latency"
 )
 
-var _ = Describe("Answer latency", Label("latency"), func() {
-	n := framework.PlannedDevices()
-	for i := range n {
-		It(fmt.Sprintf("answers calls within budget, stage by stage, on the host clock (device %d of %d)", i+1, n), func(ctx SpecContext) {
-			measureLatency(ctx, framework.LeaseIndex(ctx, i))
-		}, SpecTimeout(5*time.Minute))
-	}
+var _ = framework.Describe("Answer latency", Label("latency"), func() {
+	It("answers calls within budget, stage by stage, on the host clock", func(ctx SpecContext) {
+		measureLatency(ctx, framework.Lease(ctx))
+	}, SpecTimeout(framework.DefaultTimeouts.LongSpec))
 })
 
 // measureLatency places the farm's number of calls to a device, measures

@@ -1,4 +1,4 @@
-package suites_test
+package suites
 
 import (
 	"time"
@@ -22,7 +22,7 @@ func init() { fixture("hostile-names.yaml", &hostileNames) }
 
 const launchWithin = 10 * time.Second
 
-var _ = Describe("Launch", Label("launch"), func() {
+var _ = framework.Describe("Launch", Label("launch"), func() {
 	DescribeTable("a call's push opens the call page with exactly the push's appid, appType and path",
 		func(ctx SpecContext, roomType string) {
 			d := framework.Lease(ctx)

@@ -1,9 +1,10 @@
-package suites_test
+package suites
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/harness/device"
 	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"strings"
 	"time"
@@ -92,11 +93,11 @@ func placeRaw(ctx context.Context, d *framework.Device, req caller.CallRequest) 
 	return err
 }
 
-var _ = Describe("Bad input", Label("bad-input"), func() {
+var _ = framework.Describe("Bad input", Label("bad-input"), func() {
 	DescribeTable("callWMPF refuses bad parameters with a specific error, and the device keeps working",
 		func(ctx SpecContext, b badCall) {
 			d := framework.Lease(ctx)
-			d.Require("wechat")
+			d.Require(device.PushWeChat)
 			req := d.ValidCall(ctx)
 			req.Extra = map[string]any{}
 			for k, v := range b.Set {
@@ -132,7 +133,7 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 	Describe("push tokens", func() {
 		It("refuses an unknown push token with 14", func(ctx SpecContext) {
 			d := framework.Lease(ctx)
-			d.Require("wechat")
+			d.Require(device.PushWeChat)
 			req := d.ValidCall(ctx)
 			req.PushToken = "PT-not-issued-by-anyone"
 			expectRefused(placeRaw(ctx, d, req), protocol.CodeBadPushToken, "pushToken", "an unknown push token")
@@ -141,7 +142,7 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 
 		It("refuses a push token issued to another device with 14", func(ctx SpecContext) {
 			d := framework.Lease(ctx)
-			d.Require("wechat")
+			d.Require(device.PushWeChat)
 			By("getting a push token for another device from the WeChat side")
 			other := &wechat.DeviceClient{BaseURL: framework.F.Farm.WeChat.URL, SN: "HIL-OTHER-" + d.Spec.SN, ModelID: d.Spec.ModelID}
 			d.Must(other.Activate(ctx))
@@ -155,7 +156,7 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 
 		It("refuses an expired push token with 14, and the device's next token works", func(ctx SpecContext) {
 			d := framework.Lease(ctx)
-			d.Require("wechat")
+			d.Require(device.PushWeChat)
 			req := d.ValidCall(ctx)
 			d.Must(framework.F.Caller.ExpirePushToken(ctx, d.Spec.SN, req.PushToken))
 			expectRefused(placeRaw(ctx, d, req), protocol.CodeBadPushToken, "pushToken", "an expired push token")
@@ -172,7 +173,7 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 
 	It("refuses a call to a device that never came online with 10", func(ctx SpecContext) {
 		d := framework.Lease(ctx)
-		d.Require("wechat")
+		d.Require(device.PushWeChat)
 		req := d.ValidCall(ctx)
 		req.SN = "HIL-NEVER-ONLINE-0001"
 		expectRefused(placeRaw(ctx, d, req), protocol.CodeDeviceOffline, "offline", "a device that never came online")
@@ -181,7 +182,7 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 
 	It("refuses a call to a device whose licence expired with 23, and takes calls again once it is renewed", func(ctx SpecContext) {
 		d := framework.Lease(ctx)
-		d.Require("wechat")
+		d.Require(device.PushWeChat)
 		req := d.ValidCall(ctx)
 		d.Must(framework.F.Caller.SetLicence(ctx, d.Spec.SN, "expired"))
 		DeferCleanup(func(ctx SpecContext) { _ = framework.F.Caller.SetLicence(ctx, d.Spec.SN, "active") })
@@ -193,7 +194,7 @@ var _ = Describe("Bad input", Label("bad-input"), func() {
 	DescribeTable("the push API refuses bad requests with WeChat's error codes",
 		func(ctx SpecContext, what string, code int) {
 			d := framework.Lease(ctx)
-			d.Require("wechat", "pushapi")
+			d.Require(device.PushWeChat, device.PushAPI)
 			token := d.PushToken(ctx)
 			mark := d.Mark()
 			var err error

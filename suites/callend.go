@@ -1,4 +1,4 @@
-package suites_test
+package suites
 
 import (
 	"context"
@@ -56,7 +56,7 @@ func expectLeft(ctx context.Context, d *framework.Device, set framework.Settings
 	}
 }
 
-var _ = Describe("Call end", Label("call-end"), func() {
+var _ = framework.Describe("Call end", Label("call-end"), func() {
 	answered := func(set framework.Settings) framework.Settings {
 		set.Notification, set.AutoAccept = contract.NotifyCustom, true
 		return set
@@ -65,7 +65,7 @@ var _ = Describe("Call end", Label("call-end"), func() {
 	DescribeTable("when the caller hangs up, the device leaves the call page",
 		func(ctx SpecContext, set framework.Settings) {
 			d := framework.Lease(ctx)
-			d.Require("wechat")
+			d.Require(device.PushWeChat)
 			_, err := d.Configure(ctx, answered(set))
 			d.Must(err)
 			call := d.PlaceCall(ctx, framework.CallOptions{Caller: "hang-up test"})
@@ -83,7 +83,7 @@ var _ = Describe("Call end", Label("call-end"), func() {
 
 	It("when the device hangs up, it leaves the call page", func(ctx SpecContext) {
 		d := framework.Lease(ctx)
-		d.Require("wechat")
+		d.Require(device.PushWeChat)
 		set := answered(framework.Settings{EndMode: contract.EndBackground})
 		_, err := d.Configure(ctx, set)
 		d.Must(err)
@@ -99,7 +99,7 @@ var _ = Describe("Call end", Label("call-end"), func() {
 
 	It("when the caller cancels while it rings, the device leaves the call page", func(ctx SpecContext) {
 		d := framework.Lease(ctx)
-		d.Require("wechat")
+		d.Require(device.PushWeChat)
 		set := framework.Settings{EndMode: contract.EndPage, Notification: contract.NotifyNone}
 		call := d.PlaceCall(ctx, framework.CallOptions{Caller: "caller cancels"})
 		call.Await(ctx, contract.EvVoipEvent+":callPageOnShow", 15*time.Second)

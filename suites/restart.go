@@ -1,4 +1,4 @@
-package suites_test
+package suites
 
 import (
 	"context"
@@ -82,7 +82,7 @@ func awaitRestart(ctx context.Context, d *framework.Device, mark int, oldPids []
 	return back.Sub(killed)
 }
 
-var _ = Describe("WMPF restart", Label("restart"), func() {
+var _ = framework.Describe("WMPF restart", Label("restart"), func() {
 	DescribeTable("WMPF killed comes back, activated, and the next call works",
 		func(ctx SpecContext, how string) {
 			d := framework.Lease(ctx)
