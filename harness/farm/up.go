@@ -449,3 +449,6 @@ func excludedSpecs(ex []Excluded) []device.Spec {
 	}
 	return out
 }
+
+// Servers are the adb servers the run started.
+func (f *Farm) Servers() []*adb.LocalServer { return append([]*adb.LocalServer(nil), f.servers...) }
