@@ -22,6 +22,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/wmpf-hil/wmpf-hil/internal/adbwire"
 )
@@ -67,6 +69,9 @@ func ParseAuthMode(s string) (AuthMode, error) {
 
 // ShellRequest is one shell session the host opened.
 type ShellRequest struct {
+	// Root is true when adbd runs as root (uid 0): the shell runs as root
+	// too. Otherwise it runs as shell (uid 2000).
+	Root bool
 	// Command is the command line; empty for an interactive shell.
 	Command string
 	// PTY is true when the host asked for a terminal (interactive shells,
@@ -101,7 +106,8 @@ type ServiceFunc func(ctx context.Context, arg string, s *Stream) error
 // Banner is what the device says about itself in CNXN.
 type Banner struct {
 	Product, Model, Device string
-	// Features the device implements. Default: shell_v2, cmd.
+	// Features the device implements. nil: what the Server implements
+	// (Server.Features).
 	Features []string
 }
 
@@ -113,7 +119,7 @@ func (b Banner) String() string {
 	clean := strings.NewReplacer(":", "_", ";", "_", "\x00", "_")
 	features := b.Features
 	if features == nil {
-		features = []string{"shell_v2", "cmd"}
+		features = []string{FeatureShellV2, FeatureCmd}
 	}
 	return fmt.Sprintf("device::ro.product.name=%s;ro.product.model=%s;ro.product.device=%s;features=%s",
 		clean.Replace(b.Product), clean.Replace(b.Model), clean.Replace(b.Device), strings.Join(features, ","))
@@ -130,6 +136,33 @@ type Config struct {
 	// Services maps a service-name prefix (e.g. "sync:") to its handler.
 	// shell and exec are built in and served by Shell.
 	Services map[string]ServiceFunc
+	// FS is the device's file system as the sync service (adb push, pull,
+	// ls, stat) sees it. nil: sync: is refused and the sync features are
+	// not advertised.
+	FS FileSystem
+	// Debuggable is a device whose ro.debuggable is 1 (eng and userdebug
+	// builds): `adb root` may restart adbd as root. A production build
+	// refuses it.
+	Debuggable bool
+	// Root makes adbd run as root from the start (an eng build, or a
+	// userdebug device after `adb root`). It needs Debuggable.
+	Root bool
+	// Reboot, when set, serves the reboot: service. It is called with the
+	// target ("" for a normal reboot, "bootloader", "recovery", "sideload",
+	// "fastboot", ...) after the host's stream was acknowledged. A nil
+	// error means the device goes down: adbd drops every connection (the
+	// hook brings the device back when it has booted). An error is
+	// reported to the host as "reboot (reboot,TARGET) failed" and the
+	// device stays up. nil Reboot: the service answers as if setting
+	// sys.powerctl failed.
+	Reboot func(target string) error
+	// MaxStreams bounds the streams open at once on one connection;
+	// default DefaultMaxStreams. An OPEN beyond it is refused (CLSE), as
+	// adbd refuses a service it cannot start.
+	MaxStreams int
+	// HandshakeTimeout closes a connection that has not completed the
+	// CNXN (and AUTH) handshake in time; default DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
 	// MaxPayload offered in CNXN; default adbwire.MaxPayload (1 MiB).
 	MaxPayload uint32
 	// Logf, when set, receives protocol diagnostics.
@@ -142,6 +175,9 @@ type Server struct {
 	ln       net.Listener
 	banner   []byte
 	prefixes []string
+
+	root     atomic.Bool
+	features []string
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -156,6 +192,21 @@ type Server struct {
 func Start(cfg Config) (*Server, error) {
 	if cfg.Shell == nil {
 		return nil, errors.New("adbd: Config.Shell is required")
+	}
+	if cfg.Root && !cfg.Debuggable {
+		return nil, errors.New("adbd: Config.Root needs Config.Debuggable (a production build never runs adbd as root)")
+	}
+	if cfg.MaxStreams < 0 {
+		return nil, fmt.Errorf("adbd: Config.MaxStreams %d: allowed 0 (default %d) or more", cfg.MaxStreams, DefaultMaxStreams)
+	}
+	if cfg.MaxStreams == 0 {
+		cfg.MaxStreams = DefaultMaxStreams
+	}
+	if cfg.HandshakeTimeout < 0 {
+		return nil, fmt.Errorf("adbd: Config.HandshakeTimeout %v: allowed 0 (default %v) or more", cfg.HandshakeTimeout, DefaultHandshakeTimeout)
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if cfg.MaxPayload == 0 {
 		cfg.MaxPayload = adbwire.MaxPayload
@@ -175,11 +226,17 @@ func Start(cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{
-		cfg:    cfg,
-		ln:     ln,
-		banner: append([]byte(cfg.Banner.String()), 0),
-		conns:  make(map[*conn]struct{}),
+		cfg:      cfg,
+		ln:       ln,
+		conns:    make(map[*conn]struct{}),
+		features: implementedFeatures(cfg),
 	}
+	s.root.Store(cfg.Root)
+	banner := cfg.Banner
+	if banner.Features == nil {
+		banner.Features = s.features
+	}
+	s.banner = append([]byte(banner.String()), 0)
 	for p := range cfg.Services {
 		s.prefixes = append(s.prefixes, p)
 	}
