@@ -171,7 +171,7 @@ func (s *System) shellUid() int {
 }
 
 func (s *System) newShell(ctx context.Context, args []string, ppid int, tty io.Writer) (*shell, error) {
-	uid := s.shellUid()
+	uid := s.shellUIDFrom(ctx)
 	s.mu.Lock()
 	p, err := s.newProcLocked(procOpts{ppid: ppid, uid: uid, name: "sh", args: args, kind: kindShell, parent: ctx, wchan: "do_wait"})
 	s.mu.Unlock()
@@ -276,6 +276,16 @@ func (s *System) Exec(ctx context.Context, cmdline string, stdio Stdio) int {
 // line at a time from Stdin until "exit" or EOF, and returns the last exit
 // status. Commands get an empty stdin.
 func (s *System) Interactive(ctx context.Context, stdio Stdio) int {
+	return s.readLoop(ctx, stdio, true)
+}
+
+// Script runs a shell whose stdin is not a terminal (`adb shell < script`):
+// like Interactive, but mksh prints no prompt when it reads a pipe.
+func (s *System) Script(ctx context.Context, stdio Stdio) int {
+	return s.readLoop(ctx, stdio, false)
+}
+
+func (s *System) readLoop(ctx context.Context, stdio Stdio, prompt bool) int {
 	if stdio.Stdin == nil {
 		stdio.Stdin = strings.NewReader("")
 	}
@@ -302,14 +312,16 @@ func (s *System) Interactive(ctx context.Context, stdio Stdio) int {
 		}()
 		pending := ""
 		for !sh.exited {
-			prompt := "$ "
-			if sh.uid == 0 {
-				prompt = "# "
-			}
-			if pending != "" {
+			switch {
+			case !prompt:
+			case pending != "":
 				fmt.Fprint(tio.out, "> ")
-			} else {
-				fmt.Fprintf(tio.out, "%s:%s %s", s.GetProp("ro.product.device"), sh.cwd, prompt)
+			default:
+				p := "$ "
+				if sh.uid == 0 {
+					p = "# "
+				}
+				fmt.Fprintf(tio.out, "%s:%s %s", s.GetProp("ro.product.device"), sh.cwd, p)
 			}
 			var line string
 			var ok bool
@@ -319,6 +331,9 @@ func (s *System) Interactive(ctx context.Context, stdio Stdio) int {
 				return sh.status
 			}
 			if !ok {
+				if pending != "" && !prompt {
+					sh.runSource(context.WithoutCancel(sh.proc.ctx), strings.TrimRight(pending, "\n"), tio)
+				}
 				break
 			}
 			src := pending + line
