@@ -404,27 +404,3 @@ func cmdMv(c *cmdCtx) int {
 	}
 	return 0
 }
-
-func cmdStat(c *cmdCtx) int {
-	_, paths, bad := splitFlags(c.args[1:], "fLt", "c")
-	if bad != "" {
-		return c.unknownOpt(bad)
-	}
-	st := 0
-	for _, p := range paths {
-		fi, err := c.sys.fs.stat(c.abs(p))
-		if err != nil {
-			c.fail("%s: %s", p, errnoText(err))
-			st = 1
-			continue
-		}
-		kind := "regular file"
-		if fi.dir {
-			kind = "directory"
-		}
-		ts := fi.mtime.In(c.sys.Location()).Format("2006-01-02 15:04:05.000000000 -0700")
-		c.outf("  File: %s\n  Size: %d\t Blocks: %d\t IO Blocks: 4096\t%s\nAccess: (%s)\tUid: (%5d/%8s)\tGid: (%5d/%8s)\nAccess: %s\nModify: %s\nChange: %s\n",
-			p, fi.size, (fi.size+511)/512, kind, fi.mode, uidOfName(fi.owner), fi.owner, uidOfName(fi.group), fi.group, ts, ts, ts)
-	}
-	return st
-}

@@ -328,11 +328,6 @@ func cmdNproc(c *cmdCtx) int {
 	return 0
 }
 
-func cmdDf(c *cmdCtx) int {
-	c.outf("%s", "Filesystem       1K-blocks    Used Available Use% Mounted on\n/dev/block/dm-4     2554280 2546424      7856 100% /\ntmpfs               1880832    1092   1879740   1% /dev\n/dev/block/sda45   53159224 9183784  43844368  18% /data\n/dev/fuse          53159224 9183784  43844368  18% /storage/emulated\n")
-	return 0
-}
-
 func cmdFree(c *cmdCtx) int {
 	c.outf("\t\ttotal        used        free      shared     buffers\nMem:        3851943936  3696766976   155176960    16314368     8237056\n-/+ buffers/cache:  3688529920   163414016\nSwap:       1073737728   406568960   667168768\n")
 	return 0
