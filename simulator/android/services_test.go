@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,5 +208,31 @@ func TestPushDirectoryAndPermissions(t *testing.T) {
 	out, errOut, code = e.adb(t, nil, "pull", "/data/local/tmp/missing", t.TempDir())
 	if code == 0 || !strings.Contains(out+errOut, "failed to stat remote object '/data/local/tmp/missing': No such file or directory") {
 		t.Fatalf("pull of a missing file: exit %d, %q %q", code, out, errOut)
+	}
+}
+
+func TestExecOutScreencapIsPNG(t *testing.T) {
+	e := startSvc(t, svcOptions{debuggable: true, screen: android.Size{Width: 720, Height: 1280}})
+	out, _, code := e.adb(t, nil, "exec-out", "screencap", "-p")
+	if code != 0 {
+		t.Fatalf("exec-out screencap -p: exit %d", code)
+	}
+	img, err := png.Decode(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("exec-out screencap -p is not a PNG (%d bytes, %q...): %v", len(out), out[:min(len(out), 40)], err)
+	}
+	if b := img.Bounds(); b.Dx() != 720 || b.Dy() != 1280 {
+		t.Fatalf("screenshot is %v, want 720x1280 as wm size says", b)
+	}
+	if ws := e.mustAdb(t, "shell", "wm", "size"); ws != "Physical size: 720x1280\n" {
+		t.Fatalf("wm size: %q", ws)
+	}
+	// adb shell screencap -p through shell v2 is the same picture format.
+	out2 := e.mustAdb(t, "shell", "screencap", "-p")
+	if _, err := png.Decode(strings.NewReader(out2)); err != nil {
+		t.Fatalf("adb shell screencap -p: %v", err)
+	}
+	if os.Getenv("SCREENCAP_OUT") != "" {
+		os.WriteFile(os.Getenv("SCREENCAP_OUT"), []byte(out), 0o644)
 	}
 }
