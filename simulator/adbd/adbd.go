@@ -236,7 +236,9 @@ func Start(cfg Config) (*Server, error) {
 	if banner.Features == nil {
 		banner.Features = s.features
 	}
-	s.banner = append([]byte(banner.String()), 0)
+	// adbd sends the banner without a terminating NUL: with one, the adb
+	// server would read the last feature as "NAME\x00" and ignore it.
+	s.banner = []byte(banner.String())
 	for p := range cfg.Services {
 		s.prefixes = append(s.prefixes, p)
 	}

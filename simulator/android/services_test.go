@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +236,159 @@ func TestExecOutScreencapIsPNG(t *testing.T) {
 	}
 	if os.Getenv("SCREENCAP_OUT") != "" {
 		os.WriteFile(os.Getenv("SCREENCAP_OUT"), []byte(out), 0o644)
+	}
+}
+
+func TestRootAndUnroot(t *testing.T) {
+	e := startSvc(t, svcOptions{debuggable: true, root: true})
+	if id := e.mustAdb(t, "shell", "id", "-u"); id != "0\n" {
+		t.Fatalf("id -u on a rooted device: %q", id)
+	}
+	if out := e.mustAdb(t, "root"); out != "adbd is already running as root\n" {
+		t.Fatalf("adb root: %q", out)
+	}
+	start := time.Now()
+	if out := e.mustAdb(t, "unroot"); out != "restarting adbd as non root\n" {
+		t.Fatalf("adb unroot: %q", out)
+	}
+	t.Logf("adb unroot returned after %v", time.Since(start))
+	e.mustAdb(t, "wait-for-device")
+	if id := e.mustAdb(t, "shell", "id", "-u"); id != "2000\n" {
+		t.Fatalf("id -u after unroot: %q", id)
+	}
+	if out := e.mustAdb(t, "unroot"); out != "adbd not running as root\n" {
+		t.Fatalf("second adb unroot: %q", out)
+	}
+	if out := e.mustAdb(t, "root"); out != "restarting adbd as root\n" {
+		t.Fatalf("adb root: %q", out)
+	}
+	e.mustAdb(t, "wait-for-device")
+	if id := e.mustAdb(t, "shell", "id", "-u"); id != "0\n" {
+		t.Fatalf("id -u after root: %q", id)
+	}
+}
+
+func TestRootRefusedOnProductionBuild(t *testing.T) {
+	e := startSvc(t, svcOptions{})
+	if out := e.mustAdb(t, "root"); out != "adbd cannot run as root in production builds\n" {
+		t.Fatalf("adb root: %q", out)
+	}
+	if id := e.mustAdb(t, "shell", "id", "-u"); id != "2000\n" {
+		t.Fatalf("id -u: %q", id)
+	}
+}
+
+func TestReverse(t *testing.T) {
+	e := startSvc(t, svcOptions{debuggable: true})
+	e.mustAdb(t, "reverse", "tcp:6100", "tcp:7100")
+	e.mustAdb(t, "reverse", "localabstract:scrcpy", "tcp:27183")
+	list := e.mustAdb(t, "reverse", "--list")
+	// adb prints the device's listing and a newline.
+	want := "host-19 tcp:6100 tcp:7100\nhost-19 localabstract:scrcpy tcp:27183\n\n"
+	if list != want {
+		t.Fatalf("adb reverse --list = %q, want %q", list, want)
+	}
+	out, errOut, code := e.adb(t, nil, "reverse", "--no-rebind", "tcp:6100", "tcp:7200")
+	if code == 0 || !strings.Contains(out+errOut, "cannot rebind existing socket") {
+		t.Fatalf("reverse --no-rebind: %d %q %q", code, out, errOut)
+	}
+	if port := e.mustAdb(t, "reverse", "tcp:0", "tcp:7300"); port != "37001\n" {
+		t.Fatalf("reverse tcp:0: %q", port)
+	}
+	e.mustAdb(t, "reverse", "--remove", "tcp:6100")
+	out, errOut, code = e.adb(t, nil, "reverse", "--remove", "tcp:6100")
+	if code == 0 || !strings.Contains(out+errOut, "listener 'tcp:6100' not found") {
+		t.Fatalf("second remove: %d %q %q", code, out, errOut)
+	}
+	e.mustAdb(t, "reverse", "--remove-all")
+	if list := e.mustAdb(t, "reverse", "--list"); list != "\n" {
+		t.Fatalf("list after remove-all: %q", list)
+	}
+	out, errOut, code = e.adb(t, nil, "reverse", "bogus:1", "tcp:1")
+	if code == 0 || !strings.Contains(out+errOut, "unknown socket specification 'bogus:1'") {
+		t.Fatalf("bad spec: %d %q %q", code, out, errOut)
+	}
+}
+
+func TestAmInstrumentMissing(t *testing.T) {
+	e := startSvc(t, svcOptions{debuggable: true})
+	out, errOut, code := e.adb(t, nil, "shell", "am", "instrument", "-w", "x/y")
+	wantOut := "INSTRUMENTATION_STATUS: Error=Unable to find instrumentation info for: ComponentInfo{x/y}\n" +
+		"INSTRUMENTATION_STATUS: id=ActivityManagerService\n" +
+		"INSTRUMENTATION_STATUS_CODE: -1\n"
+	if code != 1 || out != wantOut || !strings.HasPrefix(errOut, "android.util.AndroidException: INSTRUMENTATION_FAILED: x/y\n\tat com.android.commands.am.Instrument.run(") {
+		t.Fatalf("am instrument -w x/y: exit %d\nstdout %q\nstderr %q", code, out, errOut)
+	}
+}
+
+func TestFeaturesAreWhatIsImplemented(t *testing.T) {
+	e := startSvc(t, svcOptions{debuggable: true})
+	got := strings.Split(strings.TrimSpace(e.mustAdb(t, "features")), "\n")
+	want := []string{"shell_v2", "cmd", "stat_v2", "ls_v2", "fixed_push_mkdir", "abb_exec", "abb"}
+	if strings.Join(sorted(got), ",") != strings.Join(sorted(want), ",") {
+		t.Fatalf("adb features = %v, want %v", got, want)
+	}
+	if strings.Join(e.dev.Features(), ",") != strings.Join(want, ",") {
+		t.Fatalf("Server.Features = %v", e.dev.Features())
+	}
+	// Each one works: abb and abb_exec reach cmd, ls_v2 lists, stat_v2 stats.
+	viaCmd := e.mustAdb(t, "shell", "cmd", "package", "list", "packages")
+	if viaAbb := e.mustAdb(t, "abb", "package", "list", "packages"); viaAbb != viaCmd || !strings.Contains(viaCmd, "package:") {
+		t.Fatalf("adb abb package list packages = %q, cmd gives %q", viaAbb, viaCmd)
+	}
+	if ls := e.mustAdb(t, "ls", "/data/local"); !strings.Contains(ls, " tmp\n") {
+		t.Fatalf("adb ls /data/local: %q", ls)
+	}
+}
+
+func sorted(s []string) []string {
+	c := append([]string(nil), s...)
+	slices.Sort(c)
+	return c
+}
+
+func TestPipedShellHasNoPrompt(t *testing.T) {
+	e := startSvc(t, svcOptions{debuggable: true})
+	script := []byte("echo one\nx=2\necho $x\nexit 3\necho never\n")
+	out, errOut, code := e.adb(t, script, "shell")
+	if out != "one\n2\n" || code != 3 {
+		t.Fatalf("adb shell < script: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// With a terminal there is a prompt, as today.
+	out, _, _ = e.adb(t, []byte("echo hi\nexit\n"), "shell", "-t", "-t")
+	if !strings.Contains(out, "sargo:/ $ ") {
+		t.Fatalf("adb shell -t -t: %q", out)
+	}
+}
+
+func TestReboot(t *testing.T) {
+	targets := make(chan string, 4)
+	e := startSvc(t, svcOptions{debuggable: true, reboot: func(target string) error {
+		targets <- target
+		if target == "bootloader" {
+			return errors.New("no bootloader on this device")
+		}
+		return nil
+	}})
+	out := e.mustAdb(t, "reboot", "bootloader")
+	if out != "reboot (reboot,bootloader) failed\n" {
+		t.Fatalf("adb reboot bootloader: %q", out)
+	}
+	if got := <-targets; got != "bootloader" {
+		t.Fatalf("hook got %q", got)
+	}
+	conns := e.dev.Conns()
+	e.mustAdb(t, "reboot")
+	if got := <-targets; got != "" {
+		t.Fatalf("hook got %q for a normal reboot", got)
+	}
+	if conns == 0 {
+		t.Fatal("no connection before the reboot")
+	}
+	// Every connection dropped; the adb server comes back to the device,
+	// which here stayed up.
+	e.mustAdb(t, "wait-for-device")
+	if out := e.mustAdb(t, "shell", "echo", "back"); out != "back\n" {
+		t.Fatalf("after reboot: %q", out)
 	}
 }
