@@ -111,7 +111,7 @@ func (s *Server) runShell(ctx context.Context, st *Stream, svc ShellService) err
 		go func() {
 			defer pw.Close()
 			dec := adbwire.NewPacketDecoder(0)
-			buf := make([]byte, 64*1024)
+			buf := make([]byte, 4096)
 			for {
 				n, err := st.Read(buf)
 				if n > 0 {
