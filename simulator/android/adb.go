@@ -85,6 +85,8 @@ func fileErr(err error) error {
 		e = syscall.EINVAL
 	case errors.Is(err, errNoSpc):
 		e = syscall.ENOSPC
+	case errors.Is(err, errPerm):
+		e = syscall.EPERM
 	default:
 		e = syscall.EIO
 	}

@@ -172,6 +172,6 @@ func init() {
 		"input": cmdInput, "uiautomator": cmdUiautomator, "settings": cmdSettings, "wm": cmdWm,
 		"monkey": cmdMonkey, "stat": cmdStat, "uptime": cmdUptime, "true": biTrue, "false": biFalse,
 		"echo": biEcho, "test": biTest, "[": biTest, "nproc": cmdNproc, "df": cmdDf, "free": cmdFree,
-		"toybox": cmdToybox, "pwd": biPwd, "screencap": cmdScreencap,
+		"toybox": cmdToybox, "pwd": biPwd, "screencap": cmdScreencap, "chmod": cmdChmod,
 	}
 }

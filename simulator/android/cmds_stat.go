@@ -1,7 +1,9 @@
 package android
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"strconv"
 	"strings"
@@ -199,4 +201,121 @@ func cmdDf(c *cmdCtx) int {
 		c.outf("%s", dfLine(mountOf(full)))
 	}
 	return st
+}
+
+// chmodMode applies a toybox chmod mode (octal, or [ugoa]*[+-=][rwx]*
+// clauses separated by commas) to perm.
+func chmodMode(perm uint32, spec string) (uint32, bool) {
+	if spec == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseUint(spec, 8, 32); err == nil {
+		return uint32(n) & 0o7777, n <= 0o7777
+	}
+	for _, clause := range strings.Split(spec, ",") {
+		who := uint32(0)
+		i := 0
+		for ; i < len(clause) && strings.IndexByte("ugoa", clause[i]) >= 0; i++ {
+			switch clause[i] {
+			case 'u':
+				who |= 0o700
+			case 'g':
+				who |= 0o070
+			case 'o':
+				who |= 0o007
+			case 'a':
+				who |= 0o777
+			}
+		}
+		if who == 0 {
+			who = 0o777
+		}
+		if i >= len(clause) || strings.IndexByte("+-=", clause[i]) < 0 {
+			return 0, false
+		}
+		op := clause[i]
+		bits := uint32(0)
+		for _, ch := range clause[i+1:] {
+			switch ch {
+			case 'r':
+				bits |= 0o444
+			case 'w':
+				bits |= 0o222
+			case 'x':
+				bits |= 0o111
+			default:
+				return 0, false
+			}
+		}
+		bits &= who
+		switch op {
+		case '+':
+			perm |= bits
+		case '-':
+			perm &^= bits
+		case '=':
+			perm = perm&^who | bits
+		}
+	}
+	return perm, true
+}
+
+// cmdChmod is toybox chmod [-R] MODE FILE...
+func cmdChmod(c *cmdCtx) int {
+	args := c.args[1:]
+	recursive := false
+	if len(args) > 0 && args[0] == "-R" {
+		recursive, args = true, args[1:]
+	}
+	if len(args) < 2 {
+		return c.fail("Need 2 arguments (see \"chmod --help\")")
+	}
+	spec := args[0]
+	if _, ok := chmodMode(0, spec); !ok {
+		return c.fail("bad mode '%s'", spec)
+	}
+	st := 0
+	for _, p := range args[1:] {
+		if err := c.sys.fs.chmod(c.abs(p), spec, recursive, c.root()); err != nil {
+			var fe *fsError
+			if errors.As(err, &fe) && fe.err == errNoEnt {
+				st = c.fail("%s: %s", p, errnoText(err))
+				continue
+			}
+			st = c.fail("chmod '%s' to %s: %s", p, spec, errnoText(err))
+		}
+	}
+	return st
+}
+
+// chmod changes the permission bits of p (and what is under it).
+func (f *fsys) chmod(p, spec string, recursive, root bool) error {
+	p = canon(p)
+	n := f.lookupLocked(p)
+	if n == nil {
+		return &fsError{"chmod", p, errNoEnt}
+	}
+	if under(p, sdcardReal) {
+		return nil // sdcardfs keeps its own modes
+	}
+	if err := f.writable(p, root); err != nil {
+		return &fsError{"chmod", p, err}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !root && n.owner != "shell" {
+		return &fsError{"chmod", p, errPerm}
+	}
+	var apply func(n *fnode)
+	apply = func(n *fnode) {
+		perm, _ := chmodMode(uint32(permBits(n.mode)), spec)
+		n.mode = permString(fs.FileMode(perm & 0o777))
+		if recursive {
+			for _, ch := range n.children {
+				apply(ch)
+			}
+		}
+	}
+	apply(n)
+	return nil
 }

@@ -24,6 +24,7 @@ var (
 	errInval    = errors.New("Invalid argument")
 	errNoSpc    = errors.New("No space left on device")
 	errIO       = errors.New("I/O error")
+	errPerm     = errors.New("Operation not permitted")
 )
 
 type fsError struct {

@@ -36,6 +36,7 @@ type svcOptions struct {
 	debuggable, root bool
 	reboot           func(string) error
 	screen           android.Size
+	props            map[string]string
 }
 
 func startSvc(t testing.TB, o svcOptions) *svcEnv {
@@ -50,7 +51,7 @@ func startSvc(t testing.TB, o svcOptions) *svcEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	sys, err := android.New(android.Config{Rooted: o.root, Seed: 7, Screen: o.screen})
+	sys, err := android.New(android.Config{Rooted: o.root, Seed: 7, Screen: o.screen, Props: o.props})
 	if err != nil {
 		t.Fatal(err)
 	}
