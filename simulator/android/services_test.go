@@ -6,7 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"image/png"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -391,5 +394,56 @@ func TestReboot(t *testing.T) {
 	e.mustAdb(t, "wait-for-device")
 	if out := e.mustAdb(t, "shell", "echo", "back"); out != "back\n" {
 		t.Fatalf("after reboot: %q", out)
+	}
+}
+
+// hostService opens a device service through the adb server's host
+// protocol (host:transport:SERIAL, then the service) and returns all it
+// sends before closing.
+func (e *svcEnv) hostService(t testing.TB, service string, stdin []byte) []byte {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", e.srv.Addr(), svcTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(svcTimeout))
+	request := func(s string) {
+		t.Helper()
+		fmt.Fprintf(nc, "%04x%s", len(s), s)
+		status := make([]byte, 4)
+		if _, err := io.ReadFull(nc, status); err != nil || string(status) != "OKAY" {
+			t.Fatalf("%s: %q %v", s, status, err)
+		}
+	}
+	request("host:transport:" + e.serial)
+	request(service)
+	if stdin != nil {
+		nc.Write(stdin)
+		nc.(*net.TCPConn).CloseWrite()
+	}
+	out, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestAbbExecRoutesToCmd: abb_exec (what adb install streams through)
+// runs `cmd SERVICE ARGS...` with the stream as stdin and stdout.
+func TestAbbExecRoutesToCmd(t *testing.T) {
+	e := startSvc(t, svcOptions{debuggable: true})
+	viaAbb := e.hostService(t, "abb_exec:package\x00list\x00packages", nil)
+	viaCmd := e.mustAdb(t, "shell", "cmd package list packages")
+	if string(viaAbb) != viaCmd || !strings.Contains(viaCmd, "package:com.android.settings\n") {
+		t.Fatalf("abb_exec:package list packages = %q\ncmd package list packages = %q", viaAbb, viaCmd)
+	}
+	// Arguments with spaces and quotes reach the command as single words.
+	got := e.hostService(t, "abb_exec:settings\x00put\x00global\x00wmpf_x\x00a 'b' c", nil)
+	if len(got) != 0 {
+		t.Fatalf("settings put: %q", got)
+	}
+	if v := e.mustAdb(t, "shell", "settings get global wmpf_x"); v != "a 'b' c\n" {
+		t.Fatalf("value stored through abb_exec: %q", v)
 	}
 }
