@@ -4,12 +4,51 @@
 // A Server listens on one TCP address and serves every connection the adb
 // server makes to it: the CNXN handshake with a banner built from the device's
 // properties, optional AUTH, and streams (OPEN/OKAY/WRTE/CLSE) with
-// per-stream flow control and batched output. Stream services are shell (v2
-// with separate stdout, stderr and exit code, and the legacy form), exec, and
-// any service the caller registers.
+// per-stream flow control and batched output. The package knows nothing
+// about Android itself: shell commands go to a Shell, files to a FileSystem.
 //
-// The package knows nothing about Android itself: shell commands are handed to
-// a Shell.
+// Services, as AOSP adbd (daemon/services.cpp) names and answers them:
+//
+//   - shell:CMD, shell,v2,[raw|pty],TERM=..:CMD (shell protocol v2 with
+//     separate stdout, stderr and exit status; an empty command is an
+//     interactive shell, with a terminal only when the host asks for one)
+//     and exec:CMD (raw). Shells run as root when adbd does, else as shell.
+//   - sync: the file sync protocol (daemon/file_sync_service.cpp): STAT,
+//     STA2, LST2, LIST, LIS2 (with "." and ".."), SEND (path,mode; DATA
+//     chunks of at most 64 KiB; DONE with the mtime; parent directories are
+//     made), RECV, QUIT, and FAIL with adbd's messages ("couldn't create
+//     file: Permission denied", "open failed: No such file or directory",
+//     ...). Contents stream through: nothing holds a whole file. SND2/RCV2
+//     (sendrecv_v2) are not implemented and not advertised.
+//   - abb_exec:SERVICE\0ARG... (raw) and abb:SERVICE\0ARG... (shell
+//     protocol): `cmd SERVICE ARG...` through the Shell, which is how `adb
+//     install` reaches `cmd package install -S SIZE`.
+//   - reverse:forward:[norebind:]LOCAL;REMOTE, reverse:killforward:LOCAL,
+//     reverse:killforward-all, reverse:list-forward, with adbd's replies
+//     ("OKAY", the port chosen for tcp:0, "FAIL" + message, the listing as
+//     "host-19 LOCAL REMOTE" lines). Rules belong to the connection (the
+//     transport), as on a device, and go with it; no traffic is tunnelled.
+//   - root: and unroot: with restart_service.cpp's texts; when adbd changes
+//     user it restarts: the reply is flushed, then every connection drops
+//     and the adb server reconnects (`adb root` waits for that). A device
+//     that is not Debuggable refuses with "adbd cannot run as root in
+//     production builds".
+//   - reboot:[TARGET] through Config.Reboot; on success every connection
+//     drops, on failure "reboot (reboot,TARGET) failed".
+//   - any service the caller registers in Config.Services (tried first).
+//
+// Features: the CNXN banner (and so `adb features`) lists exactly what is
+// implemented (Server.Features): shell_v2, cmd, abb_exec, abb, and with a
+// FileSystem stat_v2, ls_v2, fixed_push_mkdir. The banner carries no
+// trailing NUL (with one the adb server ignores the last feature).
+//
+// Limits: at most Config.MaxStreams (DefaultMaxStreams, 1024) streams open
+// at once on a connection; an OPEN beyond is refused with CLSE, as adbd
+// refuses a service it cannot start once out of file descriptors, so
+// memory stays bounded (about 20 KB a stream). A connection that has not
+// sent CNXN within Config.HandshakeTimeout (DefaultHandshakeTimeout, 10 s)
+// is closed: adbd itself waits forever, but the adb server retries a TCP
+// device after about that long, so a silent connection is not a server's.
 package adbd
 
 import (
