@@ -58,6 +58,27 @@ func (h *rawHost) handshake() adbwire.Message {
 	return m
 }
 
+// settledGoroutines waits until the number of goroutines stops changing
+// and returns it.
+func settledGoroutines(t *testing.T) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	last, same := runtime.NumGoroutine(), 0
+	for same < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines still changing after 10 s (%d)", last)
+		}
+		time.Sleep(20 * time.Millisecond)
+		n := runtime.NumGoroutine()
+		if n == last {
+			same++
+		} else {
+			last, same = n, 0
+		}
+	}
+	return last
+}
+
 // memInuse is the heap and goroutine stacks in use.
 func memInuse() uint64 {
 	runtime.GC()
@@ -99,12 +120,15 @@ func TestStreamsPerConnectionAreBounded(t *testing.T) {
 	if okays != adbd.DefaultMaxStreams || closes != 0 {
 		t.Fatalf("first %d OPENs: %d OKAY, %d CLSE", adbd.DefaultMaxStreams, okays, closes)
 	}
-	atBoundHeap, atBoundG := memInuse(), runtime.NumGoroutine()
+	// The goroutines of a stream start after its OKAY: wait until they have.
+	atBoundG := settledGoroutines(t)
+	atBoundHeap := memInuse()
 	okays, closes = open(adbd.DefaultMaxStreams+1, 2001)
 	if okays != 0 || closes != 2000-adbd.DefaultMaxStreams {
 		t.Fatalf("OPENs past the bound: %d OKAY, %d CLSE", okays, closes)
 	}
-	endHeap, endG := memInuse(), runtime.NumGoroutine()
+	endG := settledGoroutines(t)
+	endHeap := memInuse()
 	t.Logf("heap and stacks in use: %.1f MB at start, %.1f MB with %d streams, %.1f MB after 2000 OPENs; goroutines %d, %d, %d",
 		float64(baseHeap)/1e6, float64(atBoundHeap)/1e6, adbd.DefaultMaxStreams, float64(endHeap)/1e6, baseG, atBoundG, endG)
 	if endG > atBoundG+5 {
