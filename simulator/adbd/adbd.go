@@ -4,12 +4,51 @@
 // A Server listens on one TCP address and serves every connection the adb
 // server makes to it: the CNXN handshake with a banner built from the device's
 // properties, optional AUTH, and streams (OPEN/OKAY/WRTE/CLSE) with
-// per-stream flow control and batched output. Stream services are shell (v2
-// with separate stdout, stderr and exit code, and the legacy form), exec, and
-// any service the caller registers.
+// per-stream flow control and batched output. The package knows nothing
+// about Android itself: shell commands go to a Shell, files to a FileSystem.
 //
-// The package knows nothing about Android itself: shell commands are handed to
-// a Shell.
+// Services, as AOSP adbd (daemon/services.cpp) names and answers them:
+//
+//   - shell:CMD, shell,v2,[raw|pty],TERM=..:CMD (shell protocol v2 with
+//     separate stdout, stderr and exit status; an empty command is an
+//     interactive shell, with a terminal only when the host asks for one)
+//     and exec:CMD (raw). Shells run as root when adbd does, else as shell.
+//   - sync: the file sync protocol (daemon/file_sync_service.cpp): STAT,
+//     STA2, LST2, LIST, LIS2 (with "." and ".."), SEND (path,mode; DATA
+//     chunks of at most 64 KiB; DONE with the mtime; parent directories are
+//     made), RECV, QUIT, and FAIL with adbd's messages ("couldn't create
+//     file: Permission denied", "open failed: No such file or directory",
+//     ...). Contents stream through: nothing holds a whole file. SND2/RCV2
+//     (sendrecv_v2) are not implemented and not advertised.
+//   - abb_exec:SERVICE\0ARG... (raw) and abb:SERVICE\0ARG... (shell
+//     protocol): `cmd SERVICE ARG...` through the Shell, which is how `adb
+//     install` reaches `cmd package install -S SIZE`.
+//   - reverse:forward:[norebind:]LOCAL;REMOTE, reverse:killforward:LOCAL,
+//     reverse:killforward-all, reverse:list-forward, with adbd's replies
+//     ("OKAY", the port chosen for tcp:0, "FAIL" + message, the listing as
+//     "host-19 LOCAL REMOTE" lines). Rules belong to the connection (the
+//     transport), as on a device, and go with it; no traffic is tunnelled.
+//   - root: and unroot: with restart_service.cpp's texts; when adbd changes
+//     user it restarts: the reply is flushed, then every connection drops
+//     and the adb server reconnects (`adb root` waits for that). A device
+//     that is not Debuggable refuses with "adbd cannot run as root in
+//     production builds".
+//   - reboot:[TARGET] through Config.Reboot; on success every connection
+//     drops, on failure "reboot (reboot,TARGET) failed".
+//   - any service the caller registers in Config.Services (tried first).
+//
+// Features: the CNXN banner (and so `adb features`) lists exactly what is
+// implemented (Server.Features): shell_v2, cmd, abb_exec, abb, and with a
+// FileSystem stat_v2, ls_v2, fixed_push_mkdir. The banner carries no
+// trailing NUL (with one the adb server ignores the last feature).
+//
+// Limits: at most Config.MaxStreams (DefaultMaxStreams, 1024) streams open
+// at once on a connection; an OPEN beyond is refused with CLSE, as adbd
+// refuses a service it cannot start once out of file descriptors, so
+// memory stays bounded (about 20 KB a stream). A connection that has not
+// sent CNXN within Config.HandshakeTimeout (DefaultHandshakeTimeout, 10 s)
+// is closed: adbd itself waits forever, but the adb server retries a TCP
+// device after about that long, so a silent connection is not a server's.
 package adbd
 
 import (
@@ -22,6 +61,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/wmpf-hil/wmpf-hil/internal/adbwire"
 )
@@ -67,6 +108,9 @@ func ParseAuthMode(s string) (AuthMode, error) {
 
 // ShellRequest is one shell session the host opened.
 type ShellRequest struct {
+	// Root is true when adbd runs as root (uid 0): the shell runs as root
+	// too. Otherwise it runs as shell (uid 2000).
+	Root bool
 	// Command is the command line; empty for an interactive shell.
 	Command string
 	// PTY is true when the host asked for a terminal (interactive shells,
@@ -101,7 +145,8 @@ type ServiceFunc func(ctx context.Context, arg string, s *Stream) error
 // Banner is what the device says about itself in CNXN.
 type Banner struct {
 	Product, Model, Device string
-	// Features the device implements. Default: shell_v2, cmd.
+	// Features the device implements. nil: what the Server implements
+	// (Server.Features).
 	Features []string
 }
 
@@ -113,7 +158,7 @@ func (b Banner) String() string {
 	clean := strings.NewReplacer(":", "_", ";", "_", "\x00", "_")
 	features := b.Features
 	if features == nil {
-		features = []string{"shell_v2", "cmd"}
+		features = []string{FeatureShellV2, FeatureCmd}
 	}
 	return fmt.Sprintf("device::ro.product.name=%s;ro.product.model=%s;ro.product.device=%s;features=%s",
 		clean.Replace(b.Product), clean.Replace(b.Model), clean.Replace(b.Device), strings.Join(features, ","))
@@ -130,6 +175,33 @@ type Config struct {
 	// Services maps a service-name prefix (e.g. "sync:") to its handler.
 	// shell and exec are built in and served by Shell.
 	Services map[string]ServiceFunc
+	// FS is the device's file system as the sync service (adb push, pull,
+	// ls, stat) sees it. nil: sync: is refused and the sync features are
+	// not advertised.
+	FS FileSystem
+	// Debuggable is a device whose ro.debuggable is 1 (eng and userdebug
+	// builds): `adb root` may restart adbd as root. A production build
+	// refuses it.
+	Debuggable bool
+	// Root makes adbd run as root from the start (an eng build, or a
+	// userdebug device after `adb root`). It needs Debuggable.
+	Root bool
+	// Reboot, when set, serves the reboot: service. It is called with the
+	// target ("" for a normal reboot, "bootloader", "recovery", "sideload",
+	// "fastboot", ...) after the host's stream was acknowledged. A nil
+	// error means the device goes down: adbd drops every connection (the
+	// hook brings the device back when it has booted). An error is
+	// reported to the host as "reboot (reboot,TARGET) failed" and the
+	// device stays up. nil Reboot: the service answers as if setting
+	// sys.powerctl failed.
+	Reboot func(target string) error
+	// MaxStreams bounds the streams open at once on one connection;
+	// default DefaultMaxStreams. An OPEN beyond it is refused (CLSE), as
+	// adbd refuses a service it cannot start.
+	MaxStreams int
+	// HandshakeTimeout closes a connection that has not completed the
+	// CNXN (and AUTH) handshake in time; default DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
 	// MaxPayload offered in CNXN; default adbwire.MaxPayload (1 MiB).
 	MaxPayload uint32
 	// Logf, when set, receives protocol diagnostics.
@@ -142,6 +214,9 @@ type Server struct {
 	ln       net.Listener
 	banner   []byte
 	prefixes []string
+
+	root     atomic.Bool
+	features []string
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -156,6 +231,21 @@ type Server struct {
 func Start(cfg Config) (*Server, error) {
 	if cfg.Shell == nil {
 		return nil, errors.New("adbd: Config.Shell is required")
+	}
+	if cfg.Root && !cfg.Debuggable {
+		return nil, errors.New("adbd: Config.Root needs Config.Debuggable (a production build never runs adbd as root)")
+	}
+	if cfg.MaxStreams < 0 {
+		return nil, fmt.Errorf("adbd: Config.MaxStreams %d: allowed 0 (default %d) or more", cfg.MaxStreams, DefaultMaxStreams)
+	}
+	if cfg.MaxStreams == 0 {
+		cfg.MaxStreams = DefaultMaxStreams
+	}
+	if cfg.HandshakeTimeout < 0 {
+		return nil, fmt.Errorf("adbd: Config.HandshakeTimeout %v: allowed 0 (default %v) or more", cfg.HandshakeTimeout, DefaultHandshakeTimeout)
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if cfg.MaxPayload == 0 {
 		cfg.MaxPayload = adbwire.MaxPayload
@@ -175,11 +265,19 @@ func Start(cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{
-		cfg:    cfg,
-		ln:     ln,
-		banner: append([]byte(cfg.Banner.String()), 0),
-		conns:  make(map[*conn]struct{}),
+		cfg:      cfg,
+		ln:       ln,
+		conns:    make(map[*conn]struct{}),
+		features: implementedFeatures(cfg),
 	}
+	s.root.Store(cfg.Root)
+	banner := cfg.Banner
+	if banner.Features == nil {
+		banner.Features = s.features
+	}
+	// adbd sends the banner without a terminating NUL: with one, the adb
+	// server would read the last feature as "NAME\x00" and ignore it.
+	s.banner = []byte(banner.String())
 	for p := range cfg.Services {
 		s.prefixes = append(s.prefixes, p)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wmpf-hil/wmpf-hil/internal/adbwire"
 )
@@ -25,11 +26,13 @@ type conn struct {
 	wbuf []byte
 
 	mu      sync.Mutex
+	greeted bool // the host's CNXN arrived
 	online  bool
 	version uint32
 	maxData uint32
 	nextID  uint32
 	streams map[uint32]*Stream
+	reverse []reverseRule // adb reverse rules of this transport, in order
 	closed  bool
 	down    atomic.Bool // set before the socket closes; send checks it under wmu
 
@@ -51,6 +54,17 @@ func newConn(s *Server, nc net.Conn) *conn {
 func (c *conn) serve() {
 	defer c.streamWG.Wait()
 	defer c.close(errors.New("connection closed"))
+	// A connection that never says CNXN is not an adb server's: close it.
+	hs := time.AfterFunc(c.srv.cfg.HandshakeTimeout, func() {
+		c.mu.Lock()
+		greeted := c.greeted
+		c.mu.Unlock()
+		if !greeted {
+			c.srv.logf("adbd %s: no CNXN within %v: closing", c.srv.Addr(), c.srv.cfg.HandshakeTimeout)
+			c.close(errors.New("handshake timeout"))
+		}
+	})
+	defer hs.Stop()
 	br := bufio.NewReaderSize(c.nc, 64*1024)
 	for {
 		c.mu.Lock()
@@ -167,6 +181,7 @@ func (c *conn) handleCNXN(m adbwire.Message) error {
 		return fmt.Errorf("CNXN version 0x%08x below 0x%08x", m.Arg0, adbwire.VersionMin)
 	}
 	c.mu.Lock()
+	c.greeted = true
 	// A new CNXN restarts the session: every stream goes away.
 	streams := c.streams
 	c.streams = map[uint32]*Stream{}
@@ -229,12 +244,17 @@ func (c *conn) forget(st *Stream) {
 
 func (c *conn) handleOPEN(m adbwire.Message) error {
 	name := strings.TrimRight(string(m.Data), "\x00")
-	run := c.srv.resolve(name)
+	run := c.srv.resolve(c, name)
 	if run == nil {
 		c.srv.logf("adbd %s: unsupported service %q", c.srv.Addr(), name)
 		return c.send(adbwire.Message{Command: adbwire.CmdCLSE, Arg0: 0, Arg1: m.Arg0})
 	}
 	c.mu.Lock()
+	if len(c.streams) >= c.srv.cfg.MaxStreams {
+		c.mu.Unlock()
+		c.srv.logf("adbd %s: %d streams open: refusing %q", c.srv.Addr(), c.srv.cfg.MaxStreams, name)
+		return c.send(adbwire.Message{Command: adbwire.CmdCLSE, Arg0: 0, Arg1: m.Arg0})
+	}
 	c.nextID++
 	if c.nextID == 0 {
 		c.nextID = 1

@@ -17,7 +17,8 @@ type runFunc func(ctx context.Context, st *Stream) error
 const maxShellPacketOut = 32*1024 - adbwire.ShellHeaderSize
 
 // resolve maps an OPEN destination to the code that serves it, or nil.
-func (s *Server) resolve(name string) runFunc {
+// Registered services come first, then adbd's own.
+func (s *Server) resolve(c *conn, name string) runFunc {
 	for _, p := range s.prefixes {
 		if strings.HasPrefix(name, p) {
 			fn, arg := s.cfg.Services[p], name[len(p):]
@@ -34,9 +35,28 @@ func (s *Server) resolve(name string) runFunc {
 	case strings.HasPrefix(name, "exec:"):
 		cmd := name[len("exec:"):]
 		return func(ctx context.Context, st *Stream) error {
-			s.cfg.Shell.RunShell(ctx, ShellRequest{Command: cmd, Stdin: st, Stdout: st, Stderr: st})
+			s.cfg.Shell.RunShell(ctx, ShellRequest{Command: cmd, Root: s.root.Load(), Stdin: st, Stdout: st, Stderr: st})
 			return nil
 		}
+	case strings.HasPrefix(name, "abb_exec:"):
+		return s.abbService(name[len("abb_exec:"):], false)
+	case strings.HasPrefix(name, "abb:"):
+		return s.abbService(name[len("abb:"):], true)
+	case strings.HasPrefix(name, "sync:"):
+		if s.cfg.FS == nil {
+			return nil
+		}
+		return func(ctx context.Context, st *Stream) error { return s.serveSync(ctx, st) }
+	case strings.HasPrefix(name, "reverse:"):
+		arg := name[len("reverse:"):]
+		return func(ctx context.Context, st *Stream) error { return c.serveReverse(arg, st) }
+	case strings.HasPrefix(name, "root:"):
+		return func(ctx context.Context, st *Stream) error { return s.serveRoot(st, true) }
+	case strings.HasPrefix(name, "unroot:"):
+		return func(ctx context.Context, st *Stream) error { return s.serveRoot(st, false) }
+	case strings.HasPrefix(name, "reboot:"):
+		target := name[len("reboot:"):]
+		return func(ctx context.Context, st *Stream) error { return s.serveReboot(ctx, target, st) }
 	}
 	return nil
 }
@@ -81,7 +101,7 @@ func ParseShellService(name string) (ShellService, error) {
 }
 
 func (s *Server) runShell(ctx context.Context, st *Stream, svc ShellService) error {
-	req := ShellRequest{Command: svc.Command, PTY: svc.PTY, Term: svc.Term}
+	req := ShellRequest{Command: svc.Command, PTY: svc.PTY, Term: svc.Term, Root: s.root.Load()}
 	var stdinPipe *io.PipeWriter
 	if svc.V2 {
 		// Demultiplex the host's stdin packets.
@@ -91,7 +111,7 @@ func (s *Server) runShell(ctx context.Context, st *Stream, svc ShellService) err
 		go func() {
 			defer pw.Close()
 			dec := adbwire.NewPacketDecoder(0)
-			buf := make([]byte, 64*1024)
+			buf := make([]byte, 4096)
 			for {
 				n, err := st.Read(buf)
 				if n > 0 {

@@ -194,6 +194,8 @@ func cmdAm(c *cmdCtx) int {
 		}
 		c.outf("#Intent;%s;end\n", strings.ReplaceAll(in.shortString(false, true, false), " ", ";"))
 		return 0
+	case "instrument":
+		return amInstrument(c, rest)
 	}
 	c.errf("Unknown command: %s\n", sub)
 	return 255

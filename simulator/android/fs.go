@@ -1,6 +1,7 @@
 package android
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path"
@@ -21,6 +22,9 @@ var (
 	errExist    = errors.New("File exists")
 	errNotEmpty = errors.New("Directory not empty")
 	errInval    = errors.New("Invalid argument")
+	errNoSpc    = errors.New("No space left on device")
+	errIO       = errors.New("I/O error")
+	errPerm     = errors.New("Operation not permitted")
 )
 
 type fsError struct {
@@ -42,7 +46,7 @@ func errnoText(err error) string {
 
 type fnode struct {
 	dir      bool
-	data     []byte
+	content  blob
 	children map[string]*fnode
 	mode     string // ls -l mode column without the type letter
 	owner    string
@@ -52,9 +56,10 @@ type fnode struct {
 
 // fsys is a small in-memory file system with a few virtual files.
 type fsys struct {
-	mu   sync.Mutex
-	root *fnode
-	sys  *System
+	mu    sync.Mutex
+	root  *fnode
+	sys   *System
+	spill spill
 }
 
 type finfo struct {
@@ -72,6 +77,7 @@ const sdcardReal = "/storage/emulated/0"
 
 func newFS(s *System) *fsys {
 	f := &fsys{sys: s}
+	context.AfterFunc(s.ctx, f.spill.close)
 	now := s.clock.Now()
 	f.root = &fnode{dir: true, children: map[string]*fnode{}, mode: "rwxr-xr-x", owner: "root", group: "root", mtime: now}
 	dirs := []struct{ p, mode, owner, group string }{
@@ -102,9 +108,9 @@ func newFS(s *System) *fsys {
 		n.mode, n.owner, n.group = "rwxrwx--x", "root", "sdcard_rw"
 	}
 	for name := range commands {
-		f.root.children["system"].children["bin"].children[name] = &fnode{data: []byte("\x7fELF"), mode: "rwxr-xr-x", owner: "root", group: "shell", mtime: now}
+		f.root.children["system"].children["bin"].children[name] = &fnode{content: blob{mem: []byte("\x7fELF")}, mode: "rwxr-xr-x", owner: "root", group: "shell", mtime: now}
 	}
-	f.root.children["system"].children["bin"].children["sh"] = &fnode{data: []byte("\x7fELF"), mode: "rwxr-xr-x", owner: "root", group: "shell", mtime: now}
+	f.root.children["system"].children["bin"].children["sh"] = &fnode{content: blob{mem: []byte("\x7fELF")}, mode: "rwxr-xr-x", owner: "root", group: "shell", mtime: now}
 	return f
 }
 
@@ -265,7 +271,7 @@ func (f *fsys) stat(p string) (finfo, error) {
 }
 
 func (n *fnode) info(name string) finfo {
-	fi := finfo{name: name, dir: n.dir, size: len(n.data), mode: n.mode, owner: n.owner, group: n.group, mtime: n.mtime, links: 1}
+	fi := finfo{name: name, dir: n.dir, size: int(n.content.len()), mode: n.mode, owner: n.owner, group: n.group, mtime: n.mtime, links: 1}
 	if n.dir {
 		fi.size = 3452
 		fi.links = 2
@@ -295,7 +301,11 @@ func (f *fsys) readFile(p string, root bool) ([]byte, error) {
 	if n.dir {
 		return nil, &fsError{"read", p, errIsDir}
 	}
-	return append([]byte(nil), n.data...), nil
+	data, err := n.content.bytes()
+	if err != nil {
+		return nil, &fsError{"read", p, errIO}
+	}
+	return data, nil
 }
 
 func (f *fsys) writeFile(p string, data []byte, appendTo, root bool) error {
@@ -330,10 +340,14 @@ func (f *fsys) writeFile(p string, data []byte, appendTo, root bool) error {
 		n = &fnode{mode: mode, owner: owner, group: group}
 		dir.children[path.Base(p)] = n
 	}
+	var err error
 	if appendTo {
-		n.data = append(n.data, data...)
+		err = n.content.append(&f.spill, data)
 	} else {
-		n.data = append([]byte(nil), data...)
+		err = n.content.set(&f.spill, data)
+	}
+	if err != nil {
+		return &fsError{"write", p, errNoSpc}
 	}
 	n.mtime = f.sys.clock.Now()
 	return nil
@@ -421,7 +435,16 @@ func (f *fsys) remove(p string, recursive, root bool) error {
 		return &fsError{"rm", p, errAccess}
 	}
 	delete(parent.children, path.Base(p))
+	n.releaseAll()
 	return nil
+}
+
+// releaseAll removes the host files of a node and everything under it.
+func (n *fnode) releaseAll() {
+	n.content.release()
+	for _, c := range n.children {
+		c.releaseAll()
+	}
 }
 
 func (f *fsys) rmdir(p string, root bool) error {
