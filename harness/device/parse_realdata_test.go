@@ -55,6 +55,10 @@ func TestRealUIDumps(t *testing.T) {
 			{"text=Wind: 16.1mph ENE\u00a0", "android.widget.TextView", "", [4]int{53, 931, 390, 982}, false, true},
 			{"desc=Go to settings", "android.view.ViewGroup", "", [4]int{954, 184, 1059, 289}, true, true},
 		}},
+		{"uiautomator-dump/unknown-funnyenglish-pixel9a-emulator.xml", 13, []node{
+			{"text=NEXT", "android.widget.Button", "", [4]int{796, 2203, 1027, 2329}, true, true},
+			{"text=SKIP", "android.widget.Button", "", [4]int{21, 2203, 184, 2329}, true, true},
+		}},
 		// Icon-font glyphs written as character references beyond U+FFFF
 		// (&#983360; is U+F0140); a disabled EditText; resource ids
 		// without a package.
@@ -108,6 +112,9 @@ func TestRealResumedActivity(t *testing.T) {
 		// Android 9 (MIUI): stacks with mResumedActivity, the display's
 		// ResumedActivity; a line the terminal wrapped in two.
 		{"dumpsys-activity-activities/9-flywith24-sagit.txt", "com.kunminx.relearn_android/com.kunminx.basicfacttesting.test03_task_test.SingleTaskTwoActivity"},
+		// Android 13 (MediaTek tablet, screen off): no topResumedActivity,
+		// records printed as ActivityRecord{HASH u0 PKG/CLS} tTASK}.
+		{"dumpsys-activity-activities/13-healer-mt8168.txt", "com.mediatek.camera/.CameraLauncher"},
 		// Android 16 emulator: topResumedActivity, "Resumed:" and
 		// ResumedActivity, records with decimal hashes.
 		{"dumpsys-activity-activities/16-adbjsoncli-emulator.txt", "com.google.android.apps.nexuslauncher/.NexusLauncherActivity"},

@@ -70,6 +70,21 @@ func TestRealLines(t *testing.T) {
 			Msg: "evictor expired: 1, evicted: 0"}},
 		{"threadtime/11-vancedmanager-115.txt", 5, Entry{Time: cal(8, 25, 8, 42, 7, 269), Pid: 928, Tid: 935, Prio: 'E', Tag: "statsd",
 			Msg: "Predicate 5980654721335871649 dropping data for dimension key (10)0x2010101->10059[I] (10)0x30000->*launch*[S]"}},
+		// Android 13 (MediaTek tablet): the events buffer's first line
+		// stamped before the clock was set, messages that start with
+		// blanks, a "Start proc" line.
+		{"threadtime/13-healer-mt8168.txt", 8, Entry{Time: cal(1, 1, 0, 0, 0, 36), Pid: 198, Tid: 198, Prio: 'I', Tag: "auditd",
+			Msg: "type=2000 audit(0.0:1): state=initialized audit_enabled=0 res=1"}},
+		{"threadtime/13-healer-mt8168.txt", 4, Entry{Time: cal(12, 9, 6, 1, 35, 559), Pid: 202, Tid: 202, Prio: 'I', Tag: "auditd",
+			Msg: "    /system/etc/selinux/plat_service_contexts"}},
+		{"threadtime/13-healer-mt8168.txt", 62, Entry{Time: cal(12, 9, 17, 3, 12, 855), Pid: 832, Tid: 862, Prio: 'I', Tag: "ActivityManager",
+			Msg: "Start proc 5980:android.process.media/u0a25 for broadcast {com.android.mtp/com.android.mtp.MtpReceiver}"}},
+		// -v brief on the same device: no time, no tid, the pid padded
+		// to 5 inside the parentheses.
+		{"brief/13-healer-mt8168.txt", 2, Entry{Pid: 832, Prio: 'I', Tag: "ActivityManager",
+			Msg: "Changes in ProcessRecord{336fc56 3115:com.android.providers.media.module/u0a100}: 4"}},
+		{"brief/13-healer-mt8168.txt", 21, Entry{Pid: 3784, Prio: 'V', Tag: "ActivityThread",
+			Msg: ">>> handling: EXECUTE_TRANSACTION"}},
 		// Android 14: a tag that starts with a dot, fatal lines whose
 		// message keeps its leading blanks, five-digit pids.
 		{"threadtime/14-maui-ffimageloading.txt", 1, Entry{Time: cal(8, 3, 9, 28, 49, 672), Pid: 9110, Tid: 9110, Prio: 'E', Tag: ".ffimageloading",
@@ -123,7 +138,7 @@ func TestRealLines(t *testing.T) {
 }
 
 func TestRealDividers(t *testing.T) {
-	for _, f := range []string{"epoch/14-grapheneos-3103-bramble.txt", "epoch/14-grapheneos-3173-cheetah.txt"} {
+	for _, f := range []string{"epoch/14-grapheneos-3103-bramble.txt", "epoch/14-grapheneos-3173-cheetah.txt", "threadtime/13-healer-mt8168.txt", "brief/13-healer-mt8168.txt"} {
 		l := realLines(t, f)[0]
 		if _, err := ParseLine(l, nil, 0); !errors.Is(err, ErrNotEntry) {
 			t.Errorf("%s:1 %q: got %v, want ErrNotEntry", f, l, err)

@@ -75,9 +75,10 @@ func shapeDevice(t *testing.T) (*System, string) {
 func TestRealShapeDumpsysActivities(t *testing.T) {
 	s, _ := shapeDevice(t)
 	sim := mustRun(t, s, "dumpsys activity activities")
-	// Every record as ActivityRecord{HASH uUSER PKG/CLS tTASK}, and a
-	// display's resumed line the parser reads.
-	record := regexp.MustCompile(`ActivityRecord\{[0-9a-f]+ u\d+ [\w.]+/[\w.$]+ t\d+\}`)
+	// Every record as ActivityRecord{HASH uUSER PKG/CLS tTASK} (Android 9,
+	// 11, 16) or ActivityRecord{HASH uUSER PKG/CLS} tTASK} (an Android 13
+	// build), and a display's resumed line the parser reads.
+	record := regexp.MustCompile(`ActivityRecord\{[0-9a-f]+ u\d+ [\w.]+/[\w.$]+(\})? t-?\d+( f)?\}`)
 	check := func(name, out string) {
 		t.Helper()
 		for _, head := range []string{"ACTIVITY MANAGER ACTIVITIES (dumpsys activity activities)\n", "Display #0 (activities from top to bottom):\n"} {
@@ -233,6 +234,31 @@ func TestRealShapeLogcat(t *testing.T) {
 	if n := checkLogcatColumns(t, "simulator epoch,usec", mustRun(t, s, "logcat -d "+logcat.Args), 39); n == 0 {
 		t.Error("simulator epoch,usec: no entries")
 	}
+	// -v brief: "P/TAG(%5d): " (the tag is not padded).
+	brief := regexp.MustCompile(`^[VDIWEFA]/[^(]*\(([ \d]{5})\): `)
+	checkBrief := func(name, out string) {
+		t.Helper()
+		n := 0
+		for i, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+			if strings.HasPrefix(l, "--------- ") {
+				continue
+			}
+			if !brief.MatchString(l) {
+				t.Errorf("%s:%d: not P/TAG(%%5d): %q", name, i+1, l)
+			}
+			if _, err := logcat.ParseLine(l, nil, 0); err != nil {
+				t.Errorf("%s:%d: %v", name, i+1, err)
+			}
+			n++
+		}
+		if n == 0 {
+			t.Errorf("%s: no entries", name)
+		}
+	}
+	for name, out := range realOutput(t, "logcat/testdata/real/brief/*.txt") {
+		checkBrief(name, out)
+	}
+	checkBrief("simulator brief", mustRun(t, s, "logcat -d -v brief"))
 }
 
 // The system's own lines that witness a launch, as Android 10–14 print
@@ -436,10 +462,24 @@ func TestRealShapeDumpsysPackage(t *testing.T) {
 		}
 		return names
 	}
+	const missing = "Unable to find package: "
 	for name, out := range realOutput(t, "device/testdata/real/dumpsys-package/*.txt") {
+		if strings.HasPrefix(out, missing) {
+			// Android 13 and later for a package that is not installed.
+			if strings.Contains(out, "Package [") || strings.Count(out, "\n") != 1 {
+				t.Errorf("%s: %q", name, out)
+			}
+			continue
+		}
 		check(name, out)
 	}
 	s, _ := shapeDevice(t)
+	// The simulator (Android 11) prints nothing for a package that is not
+	// installed; Android 13 and later print the line above. Either way no
+	// Package [...] line, which is how a reader tells it is missing.
+	if gone := mustRun(t, s, "dumpsys package no.such.pkg"); strings.Contains(gone, "Package [") || (gone != "" && !strings.HasPrefix(gone, missing)) {
+		t.Errorf("simulator: dumpsys package of a missing package printed %q", gone)
+	}
 	out := mustRun(t, s, "dumpsys package "+shapePkg)
 	if names := check("simulator", out); !slices.Equal(names, []string{shapePkg}) {
 		t.Errorf("simulator: packages %q", names)
