@@ -399,30 +399,55 @@ func TestRealShapeAmStartW(t *testing.T) {
 }
 
 func TestRealShapeGetprop(t *testing.T) {
-	prop := regexp.MustCompile(`^\[([^\]]+)\]: \[[^\n]*\]$`)
-	check := func(name, out string) {
+	// [key]: [value], sorted by key. A value may hold line breaks (real
+	// devices' persist.sys.boot.reason.history does): its first line
+	// opens the bracket, a later one closes it.
+	whole := regexp.MustCompile(`^\[([^\]]+)\]: \[.*\]$`)
+	opens := regexp.MustCompile(`^\[([^\]]+)\]: \[`)
+	check := func(name, out string) (keys []string, multi int) {
 		t.Helper()
-		var keys []string
+		open := ""
 		for i, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
-			if l == "" {
-				continue // a blank line the real fixture holds
-			}
-			m := prop.FindStringSubmatch(l)
-			if m == nil {
+			switch {
+			case open != "":
+				if strings.HasSuffix(l, "]") {
+					open = ""
+				}
+			case l == "":
+				// a blank line one real fixture holds
+			case whole.MatchString(l):
+				keys = append(keys, whole.FindStringSubmatch(l)[1])
+			case opens.MatchString(l):
+				open = opens.FindStringSubmatch(l)[1]
+				keys = append(keys, open)
+				multi++
+			default:
 				t.Errorf("%s:%d: %q is not [key]: [value]", name, i+1, l)
-				continue
 			}
-			keys = append(keys, m[1])
+		}
+		if open != "" {
+			t.Errorf("%s: value of %s never closed", name, open)
 		}
 		if !slices.IsSorted(keys) {
 			t.Errorf("%s: keys not sorted", name)
 		}
+		return keys, multi
 	}
+	multi := 0
 	for name, out := range realOutput(t, "device/testdata/real/getprop/*.txt") {
-		check(name, out)
+		_, m := check(name, out)
+		multi += m
+	}
+	if multi == 0 {
+		t.Error("no real value over several lines: the rule for them is not checked")
 	}
 	s, _ := shapeDevice(t)
-	check("simulator", mustRun(t, s, "getprop"))
+	keys, _ := check("simulator", mustRun(t, s, "getprop"))
+	for _, k := range []string{"ro.build.version.release", "ro.build.version.sdk", "ro.product.model", "ro.build.fingerprint"} {
+		if !slices.Contains(keys, k) {
+			t.Errorf("simulator getprop has no %s", k)
+		}
+	}
 	if got := mustRun(t, s, "getprop ro.build.version.release"); !regexp.MustCompile(`^\d+(\.\d+)*\n$`).MatchString(got) {
 		t.Errorf("getprop ro.build.version.release = %q", got)
 	}
@@ -431,7 +456,8 @@ func TestRealShapeGetprop(t *testing.T) {
 func TestRealShapeDumpsysPackage(t *testing.T) {
 	pkgLine := regexp.MustCompile(`(?m)^  Package \[([\w.]+)\] \([0-9a-f]+\):$`)
 	fields := []*regexp.Regexp{
-		regexp.MustCompile(`(?m)^    userId=\d+$`),
+		// userId= up to Android 14 or so; appId= on newer builds.
+		regexp.MustCompile(`(?m)^    (userId|appId)=\d+$`),
 		regexp.MustCompile(`(?m)^    versionCode=\d+ minSdk=\d+ targetSdk=\d+$`),
 		regexp.MustCompile(`(?m)^    versionName=\S+$`),
 		regexp.MustCompile(`(?m)^    codePath=/\S+$`),
