@@ -61,25 +61,32 @@ func ParseLine(line string, loc *time.Location, year int) (Entry, error) {
 	if err != nil {
 		return Entry{}, fmt.Errorf("logcat: %q: %w", clip(line), err)
 	}
-	// " [uid] PID TID P TAG: MSG"; uid only with -v uid.
+	// " [uid] PID TID P TAG: MSG". -v uid adds the uid, as a name ("root",
+	// "u0_a123") or, for names longer than five, as a number ("10111"); the
+	// priority letter after the ids tells the two layouts apart.
+	var ids [3]string
+	n := 0
+	for n < len(ids) {
+		f, r := nextField(rest)
+		if f == "" || isPriority(f) {
+			break
+		}
+		ids[n], rest = f, r
+		n++
+	}
+	if n < 2 {
+		return Entry{}, fmt.Errorf("logcat: %q: want [UID] PID TID before the priority", clip(line))
+	}
+	pid, tid := ids[n-2], ids[n-1]
+	if e.Pid, err = strconv.Atoi(pid); err != nil {
+		return Entry{}, fmt.Errorf("logcat: %q: pid %q", clip(line), pid)
+	}
+	if e.Tid, err = strconv.Atoi(tid); err != nil {
+		return Entry{}, fmt.Errorf("logcat: %q: tid %q", clip(line), tid)
+	}
 	f, rest := nextField(rest)
-	if f == "" {
-		return Entry{}, fmt.Errorf("logcat: %q: no pid", clip(line))
-	}
-	if !isDigit(f[0]) {
-		// a uid such as "u0_a123" or "root": skip it
-		f, rest = nextField(rest)
-	}
-	if e.Pid, err = strconv.Atoi(f); err != nil {
-		return Entry{}, fmt.Errorf("logcat: %q: pid %q", clip(line), f)
-	}
-	f, rest = nextField(rest)
-	if e.Tid, err = strconv.Atoi(f); err != nil {
-		return Entry{}, fmt.Errorf("logcat: %q: tid %q", clip(line), f)
-	}
-	f, rest = nextField(rest)
-	if len(f) != 1 {
-		return Entry{}, fmt.Errorf("logcat: %q: priority %q", clip(line), f)
+	if !isPriority(f) {
+		return Entry{}, fmt.Errorf("logcat: %q: priority %q: want one of %s", clip(line), f, priorities)
 	}
 	e.Prio = f[0]
 	rest = strings.TrimLeft(rest, " ")
@@ -187,6 +194,11 @@ func nextField(s string) (field, rest string) {
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// priorities are the letters logcat prints for a priority.
+const priorities = "VDIWEFAS"
+
+func isPriority(f string) bool { return len(f) == 1 && strings.IndexByte(priorities, f[0]) >= 0 }
 
 func atoiOr(s string, def int) int {
 	n, err := strconv.Atoi(s)
