@@ -152,12 +152,14 @@ func NewDevice(ctx context.Context, cfg DeviceConfig) (*Device, error) {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
 	d.adbd, err = adbd.Start(adbd.Config{
-		Listener: ln,
-		Banner:   adbd.Banner{Product: pd.Product, Model: pd.Model, Device: pd.Name},
-		Auth:     auth,
-		Shell:    adbd.ShellFunc(d.runShell),
-		Services: map[string]adbd.ServiceFunc{"root:": d.rootService, "unroot:": d.rootService},
-		Logf:     cfg.Logf,
+		Listener:   ln,
+		Banner:     adbd.Banner{Product: pd.Product, Model: pd.Model, Device: pd.Name},
+		Auth:       auth,
+		Shell:      sys,
+		FS:         sys,
+		Debuggable: !cfg.NotRooted,
+		Root:       !cfg.NotRooted,
+		Logf:       cfg.Logf,
 	})
 	if err != nil {
 		sys.Close()
@@ -183,23 +185,6 @@ func shortModel(m string) string {
 		}
 	}
 	return string(out)
-}
-
-func (d *Device) runShell(ctx context.Context, req adbd.ShellRequest) int {
-	stdio := android.Stdio{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr}
-	if req.Command == "" {
-		return d.sys.Interactive(ctx, stdio)
-	}
-	return d.sys.Exec(ctx, req.Command, stdio)
-}
-
-func (d *Device) rootService(ctx context.Context, arg string, s *adbd.Stream) error {
-	if d.cfg.NotRooted {
-		_, err := s.Write([]byte("adbd cannot run as root in production builds\n"))
-		return err
-	}
-	_, err := s.Write([]byte("adbd is already running as root\n"))
-	return err
 }
 
 func (d *Device) reportTruth(stage, groupID string, at time.Time) {
