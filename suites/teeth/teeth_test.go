@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/framework"
 )
 
 // breaker is a way to break one behaviour, and the specs that must notice.
@@ -85,10 +87,8 @@ var breakers = []breaker{
 		symptom: regexp.MustCompile(`callWMPF accepted`)},
 }
 
-// family names a spec without the farm-dependent "(device N of M)".
-var deviceOf = regexp.MustCompile(` \(device \d+ of \d+\)$`)
-
-func family(name string) string { return deviceOf.ReplaceAllString(name, "") }
+// family names a spec without the device the framework ran it on.
+func family(s types.SpecReport) string { return framework.SpecName(s) }
 
 type env struct {
 	root, suites, bin, work string
@@ -173,7 +173,7 @@ func TestEverySpecFailsWhenItsBehaviourIsBroken(t *testing.T) {
 	}
 	families := map[string]bool{}
 	for _, s := range all {
-		families[family(s.FullText())] = false
+		families[family(s)] = false
 	}
 
 	type result struct {
@@ -218,7 +218,7 @@ func TestEverySpecFailsWhenItsBehaviourIsBroken(t *testing.T) {
 				case !r.b.symptom.MatchString(s.Failure.Message):
 					t.Errorf("%q failed, but its message does not name the symptom (%s):\n%s", name, r.b.symptom, s.Failure.Message)
 				default:
-					families[family(name)] = true
+					families[family(s)] = true
 					t.Logf("%s fails: %s", name, firstLine(s.Failure.Message))
 				}
 			}
