@@ -41,8 +41,9 @@ const (
 	// LaggingHooks: the host app writes each contract log line
 	// timing.hookLag after the step it reports.
 	LaggingHooks Defect = "lagging-hooks"
-	// NoTokenRefresh: the host app gets a push token when it starts but never
-	// refreshes it before it expires.
+	// NoTokenRefresh: the host app gets a push token when it starts (and
+	// when it sets WMPF up again after WMPF died) but never refreshes it
+	// before it expires.
 	NoTokenRefresh Defect = "no-token-refresh"
 )
 
