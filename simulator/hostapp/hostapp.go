@@ -114,7 +114,7 @@ func Install(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("hostapp: install: %w", err)
 	}
 	cfg.System.OnProcessDeath(a.onDeath)
-	if cfg.Truth != nil {
+	if cfg.Truth != nil && cfg.WMPF != nil {
 		// The device hands the app its truth reporter; WMPF reports the
 		// system's own lines of the Mini Program's start through the same
 		// one, so a call's stages and their witness land together.
