@@ -5,7 +5,14 @@ package simulator_test
 // to both, and shows through adb alone that they behave differently.
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -356,3 +363,285 @@ func tail(s string, n int) string {
 }
 
 func first(n int, _ bool) int { return n }
+
+func TestDefectDoubleLaunch(t *testing.T) {
+	r, healthy, defective := defectRig(t, "double-launch")
+	h, d := callBoth(t, r, "Erin")
+	hShow, _ := healthy.log.wait(t, h.next, 30*time.Second, "callPageOnShow", voipEv("callPageOnShow", h.groupID))
+	dShow, _ := defective.log.wait(t, d.next, 30*time.Second, "callPageOnShow", voipEv("callPageOnShow", d.groupID))
+	for _, dev := range r.devs {
+		dev.log.sync(t)
+	}
+	hl := healthy.log.find(0, evFor("launch_called", h.groupID))
+	dl := defective.log.find(0, evFor("launch_called", d.groupID))
+	if len(hl) != 1 {
+		t.Errorf("healthy device: %d launch_called lines for one push, want 1", len(hl))
+	}
+	if len(dl) != 2 {
+		t.Fatalf("defective device: %d launch_called lines for one push, want 2:\n%s", len(dl), defective.log.dump(0))
+	}
+	for _, k := range []string{"appid", "path"} {
+		if dl[0].str(k) != dl[1].str(k) {
+			t.Errorf("the two launches differ in %s: %q, %q", k, dl[0].str(k), dl[1].str(k))
+		}
+	}
+	if a, b := first(dl[0].num("appType")), first(dl[1].num("appType")); a != b || dl[0].str("path") != d.pushPath {
+		t.Errorf("the two launches: appType %d and %d, path %q (pushed %q)", a, b, dl[0].str("path"), d.pushPath)
+	}
+	gap := dl[1].at.Sub(dl[0].at)
+	if gap < 50*time.Millisecond || gap > 300*time.Millisecond {
+		t.Errorf("second launch_called %v after the first, want the profile's 50..200ms (and a little)", gap)
+	}
+	// Both reach the system: two START lines, one process, one first frame.
+	hw, dw := healthy.witness(t), defective.witness(t)
+	if len(hw.starts) != 1 || len(hw.procs) != 1 || len(hw.displayed) != 1 {
+		t.Errorf("healthy device: %d START, %d Start proc, %d Displayed of AppBrandUI00, want 1 each", len(hw.starts), len(hw.procs), len(hw.displayed))
+	}
+	if len(dw.starts) != 2 || len(dw.procs) != 1 || len(dw.displayed) != 1 {
+		t.Fatalf("defective device: %d START, %d Start proc, %d Displayed of AppBrandUI00, want 2, 1, 1 (the second start goes to the running activity)",
+			len(dw.starts), len(dw.procs), len(dw.displayed))
+	}
+	for i, s := range dw.starts {
+		if g := s.at.Sub(dl[i].at); g < 0 || g > 100*time.Millisecond {
+			t.Errorf("START #%d %v after launch_called #%d", i+1, g, i+1)
+		}
+	}
+	if dw.starts[0].msg != dw.starts[1].msg {
+		t.Errorf("the two START lines differ:\n%s\n%s", dw.starts[0].msg, dw.starts[1].msg)
+	}
+	tr := r.farm.truth(t, defective.sn, d.groupID, "launch_called", stageActivityStart, stageDisplayed)
+	if len(tr["launch_called"]) != 2 || len(tr[stageActivityStart]) != 2 || len(tr[stageDisplayed]) != 1 {
+		t.Errorf("defective device's ground truth: %d launch_called, %d activity_start, %d activity_displayed; want 2, 2, 1",
+			len(tr["launch_called"]), len(tr[stageActivityStart]), len(tr[stageDisplayed]))
+	}
+	// The page shows once, and the call can be answered.
+	if n := len(defective.log.find(0, voipEv("callPageOnShow", d.groupID))); n != 1 {
+		t.Errorf("defective device: %d callPageOnShow, want 1", n)
+	}
+	ans, ok := findNode(defective.uiNodes(t), answerText)
+	if !ok {
+		t.Fatalf("defective device: no %s button", answerText)
+	}
+	x, y := center(t, ans)
+	defective.shell(t, fmt.Sprintf("input tap %d %d", x, y))
+	defective.log.wait(t, d.next, 15*time.Second, "hangOnVoip", voipEv("hangOnVoip", d.groupID))
+	t.Logf("healthy: launch_called → callPageOnShow %v; defective: launches %v apart (START lines %v apart), → callPageOnShow %v",
+		hShow.at.Sub(h.launch.at).Round(time.Millisecond), gap.Round(time.Millisecond),
+		dw.starts[1].at.Sub(dw.starts[0].at).Round(time.Millisecond), dShow.at.Sub(d.launch.at).Round(time.Millisecond))
+	r.farm.roomAction(t, h.roomID, "cancel")
+}
+
+func TestDefectLaggingHooks(t *testing.T) {
+	r, healthy, defective := defectRig(t, "lagging-hooks")
+	h, d := callBoth(t, r, "Frank")
+	const lag = 300 * time.Millisecond // the default timing.hookLag
+	type seen struct {
+		push, launch, shown hookLine
+		w                   witness
+		truth               map[string][]time.Time
+	}
+	look := func(dev *simDev, l launched) seen {
+		t.Helper()
+		shown, _ := dev.log.wait(t, l.next, 30*time.Second, "callPageOnShow", voipEv("callPageOnShow", l.groupID))
+		push, _ := dev.log.wait(t, 0, time.Second, "push_received", evFor("push_received", l.groupID))
+		w := dev.witness(t)
+		if len(w.starts) != 1 || len(w.displayed) != 1 {
+			t.Fatalf("%s: %d START and %d Displayed lines, want one each", dev.serial, len(w.starts), len(w.displayed))
+		}
+		return seen{push: push, launch: l.launch, shown: shown, w: w,
+			truth: r.farm.truth(t, dev.sn, l.groupID, "push_received", "launch_called", "page_shown", stageActivityStart, stageDisplayed)}
+	}
+	hs, ds := look(healthy, h), look(defective, d)
+	// The farm runs the devices' clocks on the host's (-clock-offset 0s).
+	for _, c := range []struct {
+		who string
+		s   seen
+		lag time.Duration
+	}{{"healthy", hs, 0}, {"lagging", ds, lag}} {
+		// The system's lines are at the true time on both devices.
+		if !near(c.s.w.starts[0].at, c.s.truth[stageActivityStart][0], time.Millisecond) || !near(c.s.w.displayed[0].at, c.s.truth[stageDisplayed][0], time.Millisecond) {
+			t.Errorf("%s: START %v / Displayed %v, ground truth %v / %v", c.who, c.s.w.starts[0].at, c.s.w.displayed[0].at, c.s.truth[stageActivityStart], c.s.truth[stageDisplayed])
+		}
+		// The app's lines come lag after its steps; the steps themselves
+		// (the ground truth) are on time.
+		for _, x := range []struct {
+			stage string
+			line  hookLine
+		}{{"push_received", c.s.push}, {"launch_called", c.s.launch}, {"page_shown", c.s.shown}} {
+			late := x.line.at.Sub(c.s.truth[x.stage][0])
+			if late < c.lag-time.Millisecond || late > c.lag+50*time.Millisecond {
+				t.Errorf("%s: %s line %v after the step, want %v (+ up to 50ms)", c.who, x.stage, late, c.lag)
+			}
+		}
+		if !c.s.truth["launch_called"][0].Before(c.s.truth[stageActivityStart][0]) || !c.s.truth[stageDisplayed][0].Before(c.s.truth["page_shown"][0]) {
+			t.Errorf("%s: ground truth out of order: launch_called %v, START %v, Displayed %v, page_shown %v", c.who,
+				c.s.truth["launch_called"], c.s.truth[stageActivityStart], c.s.truth[stageDisplayed], c.s.truth["page_shown"])
+		}
+		// What the harness will see: the hook line against its witness.
+		launchVsStart := c.s.launch.at.Sub(c.s.w.starts[0].at)
+		shownVsDisplayed := c.s.shown.at.Sub(c.s.w.displayed[0].at)
+		t.Logf("%s: launch_called line − START line %v; callPageOnShow line − Displayed line %v",
+			c.who, launchVsStart.Round(10*time.Microsecond), shownVsDisplayed.Round(10*time.Microsecond))
+		if c.lag == 0 && (launchVsStart > 0 || launchVsStart < -100*time.Millisecond || shownVsDisplayed < 0 || shownVsDisplayed > 100*time.Millisecond) {
+			t.Errorf("healthy: launch_called %v from START, callPageOnShow %v from Displayed: want the hook just before START and just after Displayed", launchVsStart, shownVsDisplayed)
+		}
+		if c.lag > 0 && (launchVsStart < c.lag-100*time.Millisecond || shownVsDisplayed < c.lag) {
+			t.Errorf("lagging: launch_called only %v after START, callPageOnShow %v after Displayed: want about %v", launchVsStart, shownVsDisplayed, c.lag)
+		}
+	}
+	// The lines carry no step time the harness could use instead, and stay
+	// in step order.
+	for k := range ds.launch.ev {
+		if k != "ev" && k != "seq" && k != "appid" && k != "path" && k != "appType" {
+			t.Errorf("launch_called carries %q: %s", k, ds.launch.msg)
+		}
+	}
+	defective.log.sync(t)
+	prev := 0
+	for _, l := range defective.log.find(0, func(l hookLine) bool { return l.ev != nil }) {
+		seq, _ := l.num("seq")
+		if seq <= prev && l.name() != "host_started" {
+			t.Errorf("lagging device wrote seq %d after %d: %s", seq, prev, l.msg)
+		}
+		prev = seq
+	}
+}
+
+// postJSON POSTs body to the WeChat side's API and returns the HTTP status
+// and the reply.
+func (f *simFarm) postJSON(t *testing.T, path string, body any) (int, []byte) {
+	t.Helper()
+	data, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.api+path+"?access_token="+url.QueryEscape(f.token), bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, reply
+}
+
+// callWithToken places a call to d with the given push token through the
+// WeChat side's callWMPF and returns the HTTP status and the errCode (0 on
+// success).
+func (f *simFarm) callWithToken(t *testing.T, d *simDev, token, caller string) (status, errCode int, reply string) {
+	t.Helper()
+	var dev struct {
+		ModelID string `json:"modelId"`
+	}
+	f.http(t, http.MethodGet, "/sim/devices/"+url.PathEscape(d.sn), nil, &dev)
+	st, body := f.postJSON(t, "/sim/voip/callWMPF", map[string]any{"roomType": "video", "sn": d.sn, "modelId": dev.ModelID,
+		"pushToken": token, "nickName": caller})
+	var res struct {
+		ErrCode int `json:"errCode"`
+	}
+	_ = json.Unmarshal(body, &res)
+	return st, res.ErrCode, string(body)
+}
+
+// restartHostApp force-stops the host app and starts it again; it returns
+// the log index from which the new process's lines come and its pid.
+func (d *simDev) restartHostApp(t *testing.T) (from int, pid string) {
+	t.Helper()
+	old := d.pidof(t, hostPkg)
+	from = d.log.sync(t)
+	d.shell(t, "am force-stop "+hostPkg)
+	d.shell(t, "am start -n "+hostPkg+"/.MainActivity")
+	pollUntil(t, 15*time.Second, 50*time.Millisecond, "the host app runs again with a new pid", func() bool {
+		pid = d.pidof(t, hostPkg)
+		return pid != "" && pid != old
+	})
+	return from, pid
+}
+
+func TestDefectNoTokenRefresh(t *testing.T) {
+	r, healthy, defective := defectRig(t, "no-token-refresh")
+	const ttl = 10 * time.Second
+	type dev struct {
+		d     *simDev
+		from  int
+		token hookLine
+	}
+	var devs []*dev
+	for _, d := range r.devs {
+		if st, body := r.farm.postJSON(t, "/sim/devices/"+url.PathEscape(d.sn), map[string]any{"pushTokenTTL": ttl.String()}); st != http.StatusOK {
+			t.Fatalf("set pushTokenTTL of %s: HTTP %d %s", d.sn, st, body)
+		}
+		// The app gets a token of the new lifetime when it starts again.
+		from, pid := d.restartHostApp(t)
+		tok, _ := d.log.wait(t, from, 30*time.Second, "push_token of the restarted app", func(l hookLine) bool {
+			return isEv("push_token")(l) && strconv.Itoa(l.pid) == pid
+		})
+		exp, _ := tok.num("expireTime")
+		if left := time.Unix(int64(exp), 0).Sub(tok.at); left < ttl-1500*time.Millisecond || left > ttl {
+			t.Fatalf("%s: push_token expires %v after it was logged, want about %v: %s", d.serial, left, ttl, tok.msg)
+		}
+		devs = append(devs, &dev{d: d, from: from, token: tok})
+	}
+	expiry := func(l hookLine) time.Time { n, _ := l.num("expireTime"); return time.Unix(int64(n), 0) }
+	hd, dd := devs[0], devs[1]
+
+	// The healthy app gets a new token before the first expires, without
+	// restarting, and again before that one does.
+	var tokens []hookLine
+	next := hd.from
+	for len(tokens) < 3 {
+		var l hookLine
+		l, next = healthy.log.wait(t, next, 2*ttl, "a push_token refresh", isEv("push_token"))
+		tokens = append(tokens, l)
+	}
+	for i := 1; i < len(tokens); i++ {
+		prev, cur := tokens[i-1], tokens[i]
+		if cur.pid != prev.pid || cur.str("token") == prev.str("token") {
+			t.Errorf("refresh %d: pid %d → %d, token %s → %s: want a new token from the same process", i, prev.pid, cur.pid, prev.str("token"), cur.str("token"))
+		}
+		if margin := expiry(prev).Sub(cur.at); margin < time.Second {
+			t.Errorf("refresh %d came %v before the old token expired, want at least 1s", i, margin)
+		}
+	}
+	t.Logf("healthy: tokens at +0, +%v, +%v; the first expired at +%v", tokens[1].at.Sub(tokens[0].at).Round(time.Millisecond),
+		tokens[2].at.Sub(tokens[0].at).Round(time.Millisecond), expiry(tokens[0]).Sub(tokens[0].at).Round(time.Millisecond))
+	// Now the first token has expired (+10 s) and the newest is valid: a
+	// call with the newest arrives, one with the first is refused.
+	if time.Now().Before(expiry(tokens[0])) {
+		t.Fatalf("the third token came before the first expired: %v", expiry(tokens[0]))
+	}
+	if st, code, body := r.farm.callWithToken(t, healthy, tokens[0].str("token"), "old token"); st != http.StatusForbidden || code != 14 {
+		t.Errorf("healthy, call with the expired first token: HTTP %d errCode %d, want 403 errCode 14: %s", st, code, body)
+	}
+	st, code, body := r.farm.callWithToken(t, healthy, tokens[2].str("token"), "new token")
+	if st != http.StatusOK || code != 0 {
+		t.Fatalf("healthy, call with the newest token: HTTP %d: %s", st, body)
+	}
+	var placed struct{ RoomID, GroupID string }
+	_ = json.Unmarshal([]byte(body), &placed)
+	healthy.log.wait(t, next, 20*time.Second, "launch_called of the call with the new token", evFor("launch_called", placed.GroupID))
+	r.farm.roomAction(t, placed.RoomID, "cancel")
+
+	// The defective app logs no new token, and once its token has expired
+	// a call with it is refused with 14.
+	deadline := expiry(dd.token).Add(2 * time.Second)
+	if l, _, ok := defective.log.await(dd.from, deadline, func(l hookLine) bool {
+		return isEv("push_token")(l) && l.str("token") != dd.token.str("token")
+	}); ok {
+		t.Errorf("defective device refreshed its token: %s", l.msg)
+	}
+	defective.log.sync(t)
+	if n := len(defective.log.find(dd.from, isEv("push_token"))); n != 1 {
+		t.Errorf("defective device: %d push_token lines since it started, want 1", n)
+	}
+	st, code, body = r.farm.callWithToken(t, defective, dd.token.str("token"), "expired")
+	if st != http.StatusForbidden || code != 14 || !strings.Contains(body, "expired") {
+		t.Errorf("defective, call with its only token after expiry: HTTP %d errCode %d, want 403 errCode 14 (expired): %s", st, code, body)
+	}
+	t.Logf("defective: one token, expired %v after it was logged; the call: HTTP %d %s", expiry(dd.token).Sub(dd.token.at).Round(time.Millisecond), st, body)
+}

@@ -1071,3 +1071,181 @@ func TestFlowPushWhileWMPFDownArrivesAfterRestart(t *testing.T) {
 		t.Errorf("room after cancel: %+v", room)
 	}
 }
+
+// --- the system's own lines: the witness of the host app's steps ---
+
+const (
+	wmpfMPProc = "com.tencent.wmpf:appbrand0"
+	// The stages the simulator reports for the system's lines of the Mini
+	// Program's start (simulator/wmpf).
+	stageActivityStart = "activity_start"
+	stageProcessStart  = "process_start"
+	stageDisplayed     = "activity_displayed"
+)
+
+var (
+	// Android 11's ActivityStarter, ProcessList and ActivityMetricsLogger
+	// texts for AppBrandUI00.
+	witnessStartRE = regexp.MustCompile(`^START u0 \{(?:.* )?cmp=` + regexp.QuoteMeta(appBrandUI) + `(?: .*)?\} from uid (\d+)$`)
+	witnessProcRE  = regexp.MustCompile(`^Start proc (\d+):` + regexp.QuoteMeta(wmpfMPProc) + `/u0a(\d+) for pre-top-activity \{com\.tencent\.wmpf/com\.tencent\.mm\.plugin\.appbrand\.ui\.AppBrandUI00\}$`)
+	witnessDispRE  = regexp.MustCompile(`^Displayed ` + regexp.QuoteMeta(appBrandUI) + `: \+(?:(\d+)s)?(\d+)ms$`)
+)
+
+// witness is the system's lines of the Mini Program's starts, as
+// `adb logcat -d -v epoch,usec` shows them.
+type witness struct {
+	starts, procs, displayed []hookLine
+}
+
+func (d *simDev) witness(t *testing.T) witness {
+	t.Helper()
+	out, stderr, code := d.adbs(t, "logcat", "-d", "-v", "epoch,usec", "-s", "ActivityTaskManager", "ActivityManager")
+	if code != 0 {
+		t.Fatalf("adb logcat -d: exit %d: %s", code, stderr)
+	}
+	var w witness
+	for _, line := range strings.Split(out, "\n") {
+		m := logcatLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		sec, _ := strconv.ParseInt(m[1], 10, 64)
+		usec, _ := strconv.ParseInt(m[2], 10, 64)
+		pid, _ := strconv.Atoi(m[3])
+		l := hookLine{at: time.Unix(sec, usec*1000), pid: pid, tag: m[6], msg: m[7]}
+		switch {
+		case l.tag == "ActivityTaskManager" && witnessStartRE.MatchString(l.msg):
+			w.starts = append(w.starts, l)
+		case l.tag == "ActivityManager" && witnessProcRE.MatchString(l.msg):
+			w.procs = append(w.procs, l)
+		case l.tag == "ActivityTaskManager" && witnessDispRE.MatchString(l.msg):
+			w.displayed = append(w.displayed, l)
+		}
+	}
+	return w
+}
+
+// displayedDelay is the +Ns NNNms of a Displayed line.
+func displayedDelay(l hookLine) time.Duration {
+	m := witnessDispRE.FindStringSubmatch(l.msg)
+	s, _ := strconv.Atoi(m[1])
+	ms, _ := strconv.Atoi(m[2])
+	return time.Duration(s)*time.Second + time.Duration(ms)*time.Millisecond
+}
+
+type truthStamp struct {
+	Stage   string    `json:"stage"`
+	GroupID string    `json:"groupId"`
+	At      time.Time `json:"at"`
+}
+
+// truth waits until the WeChat side holds the stages of groupID that the
+// device reports (they arrive asynchronously) and returns every stamp of
+// that call, by stage, in the order received.
+func (f *simFarm) truth(t *testing.T, sn, groupID string, stages ...string) map[string][]time.Time {
+	t.Helper()
+	var got map[string][]time.Time
+	pollUntil(t, 10*time.Second, 50*time.Millisecond, fmt.Sprintf("ground truth %v of %s", stages, groupID), func() bool {
+		var res struct{ Truth []truthStamp }
+		f.http(t, http.MethodGet, "/sim/truth", url.Values{"sn": {sn}}, &res)
+		got = map[string][]time.Time{}
+		for _, s := range res.Truth {
+			if s.GroupID == groupID {
+				got[s.Stage] = append(got[s.Stage], s.At)
+			}
+		}
+		for _, st := range stages {
+			if len(got[st]) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	return got
+}
+
+// near reports whether a and b are within tol of each other.
+func near(a, b time.Time, tol time.Duration) bool {
+	d := a.Sub(b)
+	return d >= -tol && d <= tol
+}
+
+// The system logs START, Start proc (cold) and Displayed for the Mini
+// Program's launch when each happens: the lines' logcat times (device
+// clock) are the simulator's ground truth of those steps, converted, within
+// 1 ms; they bracket the host app's own lines as the steps do; a second
+// call to the running Mini Program logs START only.
+func TestFlowWitnessLinesAtTheTrueTime(t *testing.T) {
+	const offset = -2500 * time.Millisecond // device clock behind the host's
+	r := newRig(t, 1, "-clock-offset", offset.String())
+	d := r.devs[0]
+	toHost := func(dev time.Time) time.Time { return dev.Add(-offset) }
+
+	c := callAndLaunch(t, r, d, "Witness")
+	shown, _ := d.log.wait(t, c.next, 30*time.Second, "callPageOnShow", voipEv("callPageOnShow", c.groupID))
+	w := d.witness(t)
+	if len(w.starts) != 1 || len(w.procs) != 1 || len(w.displayed) != 1 {
+		t.Fatalf("first call (cold): %d START, %d Start proc, %d Displayed lines of AppBrandUI00, want one each:\n%+v", len(w.starts), len(w.procs), len(w.displayed), w)
+	}
+	start, proc, disp := w.starts[0], w.procs[0], w.displayed[0]
+	tr := r.farm.truth(t, d.sn, c.groupID, "launch_called", "page_shown", stageActivityStart, stageProcessStart, stageDisplayed)
+	for _, x := range []struct {
+		line  hookLine
+		stage string
+	}{{start, stageActivityStart}, {proc, stageProcessStart}, {disp, stageDisplayed}, {c.launch, "launch_called"}, {shown, "page_shown"}} {
+		if got := tr[x.stage]; len(got) != 1 || !near(toHost(x.line.at), got[0], time.Millisecond) {
+			t.Errorf("%s: logcat %s (host %s), ground truth %v: want one stamp within 1 ms\n  %s",
+				x.stage, x.line.at.Format("15:04:05.000000"), toHost(x.line.at).Format("15:04:05.000000"), got, x.line.msg)
+		}
+	}
+	// Who started what.
+	m := witnessProcRE.FindStringSubmatch(proc.msg)
+	if pid := d.pidof(t, wmpfMPProc); pid != m[1] {
+		t.Errorf("Start proc pid %s, pidof %s %q", m[1], wmpfMPProc, pid)
+	}
+	appID, _ := strconv.Atoi(m[2])
+	if from := witnessStartRE.FindStringSubmatch(start.msg)[1]; from != strconv.Itoa(10000+appID) {
+		t.Errorf("START from uid %s, want WMPF's uid %d (u0a%d): WMPF starts its Mini Program", from, 10000+appID, appID)
+	}
+	// Order and distances, on the device clock.
+	if got := displayedDelay(disp); !near(start.at.Add(got), disp.at, 2*time.Millisecond) {
+		t.Errorf("Displayed says +%v but comes %v after START", got, disp.at.Sub(start.at))
+	}
+	if g := start.at.Sub(c.launch.at); g < 0 || g > 100*time.Millisecond {
+		t.Errorf("START %v after launch_called, want 0..100ms (one binder call)", g)
+	}
+	if !start.at.Before(proc.at) || !proc.at.Before(disp.at) {
+		t.Errorf("order: START %s, Start proc %s, Displayed %s", start.at.Format("15:04:05.000000"), proc.at.Format("15:04:05.000000"), disp.at.Format("15:04:05.000000"))
+	}
+	if g := shown.at.Sub(disp.at); g < 0 || g > 100*time.Millisecond {
+		t.Errorf("callPageOnShow %v after Displayed, want 0..100ms (the Invoke Channel)", g)
+	}
+	t.Logf("cold: launch_called → START %v → Start proc %v → Displayed %v (%s); → callPageOnShow %v",
+		start.at.Sub(c.launch.at), proc.at.Sub(start.at), disp.at.Sub(start.at), strings.TrimPrefix(disp.msg, "Displayed "+appBrandUI+": "), shown.at.Sub(disp.at))
+	t.Logf("%s\n%s\n%s", start.msg, proc.msg, disp.msg)
+
+	// The caller cancels; the next call goes to the running AppBrandUI00
+	// (onNewIntent): START again, no new process, no Displayed.
+	if room := r.farm.roomAction(t, c.roomID, "cancel"); room.State != "ended" {
+		t.Fatalf("room after cancel: %+v", room)
+	}
+	d.log.wait(t, c.next, 15*time.Second, "finishVoip", voipEv("finishVoip", c.groupID))
+	c2 := callAndLaunch(t, r, d, "Witness again")
+	d.log.wait(t, c2.next, 30*time.Second, "callPageOnShow of the second call", voipEv("callPageOnShow", c2.groupID))
+	tr2 := r.farm.truth(t, d.sn, c2.groupID, stageActivityStart, "page_shown")
+	w2 := d.witness(t)
+	if len(w2.starts) != 2 || len(w2.procs) != 1 || len(w2.displayed) != 1 {
+		t.Fatalf("after a second call: %d START, %d Start proc, %d Displayed, want 2, 1, 1:\n%+v", len(w2.starts), len(w2.procs), len(w2.displayed), w2)
+	}
+	if !near(toHost(w2.starts[1].at), tr2[stageActivityStart][0], time.Millisecond) {
+		t.Errorf("second START at host %v, ground truth %v", toHost(w2.starts[1].at), tr2[stageActivityStart])
+	}
+	if len(tr2[stageProcessStart]) != 0 || len(tr2[stageDisplayed]) != 0 {
+		t.Errorf("second call: ground truth of a process start or a Displayed: %v", tr2)
+	}
+	if g := w2.starts[1].at.Sub(c2.launch.at); g < 0 || g > 100*time.Millisecond {
+		t.Errorf("second START %v after launch_called", g)
+	}
+	t.Logf("second call: %s", w2.starts[1].msg)
+	r.farm.roomAction(t, c2.roomID, "cancel")
+}

@@ -438,6 +438,22 @@ func (c *Client) ExpirePushToken(ctx context.Context, sn, token string) error {
 		map[string]string{"expirePushToken": token}, nil)
 }
 
+// SetPushTokenTTL sets the lifetime of the push tokens the simulated WeChat
+// side issues to sn from now on: 1 s to 48 h, or 0 for the server's default
+// (its Config.PushTokenTTL). The device's current token keeps its expiry;
+// the next one it gets (its host app refreshes, or starts again) lives ttl.
+func (c *Client) SetPushTokenTTL(ctx context.Context, sn string, ttl time.Duration) error {
+	if sn == "" {
+		return errors.New("caller: set push token lifetime: sn is empty")
+	}
+	v := "default"
+	if ttl != 0 {
+		v = ttl.String()
+	}
+	return c.call(ctx, "set push token lifetime of "+sn, http.MethodPost, "/sim/devices/"+url.PathEscape(sn), nil,
+		map[string]string{"pushTokenTTL": v}, nil)
+}
+
 // RegisterDevice registers (or changes) a device with a modelId and licence
 // before it activates.
 func (c *Client) RegisterDevice(ctx context.Context, sn, modelID, licence string) error {

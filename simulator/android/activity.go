@@ -49,6 +49,7 @@ type Activity struct {
 	delay    atomic.Int64 // ms from launch to first frame, -1 before
 	dispOnce sync.Once
 	disp     chan struct{}
+	dispLine Entry // the Displayed line; set before disp is closed
 	doneOnce sync.Once
 	done     chan struct{}
 	finished bool // guarded by sys.mu
@@ -91,7 +92,8 @@ func (a *Activity) Content() *Node {
 }
 
 // Displayed reports the first frame drawn; it logs the launch time like
-// ActivityTaskManager. Only the first call counts.
+// ActivityTaskManager ("Displayed pkg/.Act: +1s234ms", measured from the
+// START of the launch). Only the first call counts.
 func (a *Activity) Displayed() {
 	a.dispOnce.Do(func() {
 		s := a.sys
@@ -105,11 +107,23 @@ func (a *Activity) Displayed() {
 		finished := a.finished
 		s.mu.Unlock()
 		if !finished && a.proc.Alive() {
-			s.sysLog("main", Info, "ActivityTaskManager", "Displayed "+a.comp.String()+": "+formatDurationMs(ms))
+			a.dispLine = s.witnessLog("main", "ActivityTaskManager", "Displayed "+a.comp.String()+": "+formatDurationMs(ms))
 			s.eventLog("wm_activity_launch_time", fmt.Sprintf("[0,%d,%s,%d]", a.hash, a.comp, ms))
 		}
 		close(a.disp)
 	})
+}
+
+// DisplayedLine returns the "Displayed …" line the activity's first frame
+// logged, and false before that frame or when none was logged (the activity
+// had finished, or its process died, first).
+func (a *Activity) DisplayedLine() (Entry, bool) {
+	select {
+	case <-a.disp:
+		return a.dispLine, !a.dispLine.Time.IsZero()
+	default:
+		return Entry{}, false
+	}
 }
 
 // WaitDisplayed waits for the first frame, the activity's end, or ctx.
@@ -472,6 +486,14 @@ type StartResult struct {
 	Warning string
 	// Record is the activity started or brought to front.
 	Record *Activity
+	// StartLine is the ActivityTaskManager "START u0 {…} from uid N" line
+	// the request logged (every successful request logs one, whatever
+	// becomes of it).
+	StartLine Entry
+	// ProcLine is the ActivityManager "Start proc PID:name/uid for
+	// pre-top-activity {…}" line when the start forked the activity's
+	// process (LaunchState COLD); zero otherwise.
+	ProcLine Entry
 }
 
 // StartError is why an activity could not be started.
@@ -588,7 +610,7 @@ func (s *System) startActivity(ctx context.Context, r startReq) (StartResult, er
 	}
 	res.Activity = comp
 	pk.stopped = false
-	s.sysLog("system", Info, "ActivityTaskManager", fmt.Sprintf("START u0 {%s} from uid %d", in.shortString(true, true, true), r.callerUid))
+	res.StartLine = s.witnessLog("system", "ActivityTaskManager", fmt.Sprintf("START u0 {%s} from uid %d", in.shortString(true, true, true), r.callerUid))
 
 	// Reuse an existing task whose root is this component.
 	var target *task
@@ -673,6 +695,7 @@ func (s *System) startActivity(ctx context.Context, r startReq) (StartResult, er
 			return res, fmt.Errorf("start %s: %w", comp, err)
 		}
 		launch = "COLD"
+		res.ProcLine = p.startLine
 	}
 	a := s.newActivityLocked(comp, info, p, in, target, r.callerUid, launch)
 	a.start = t0

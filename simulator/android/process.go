@@ -51,6 +51,9 @@ type Process struct {
 	sig     atomic.Int32 // signal that killed it
 	looper  *looper
 	gone    atomic.Bool
+	// startLine is the "Start proc" line that announced an app process;
+	// guarded by System.mu.
+	startLine Entry
 }
 
 // ProcSpec describes a process for StartProcess.
@@ -394,12 +397,26 @@ func (s *System) startAppProcessLocked(pk *pkgState, name, hostingType, hostingN
 	if hostingName != "" {
 		msg += " " + hostingName
 	}
-	s.sysLog("system", Info, "ActivityManager", msg)
+	p.startLine = s.witnessLog("system", "ActivityManager", msg)
 	s.eventLog("am_proc_start", fmt.Sprintf("[0,%d,%d,%s,%s,%s]", p.Pid, p.Uid, name, hostingType, hostingName))
 	if app := pk.pkg.App; app != nil {
 		p.looper.post(func() { app.OnProcessStart(p) })
 	}
 	return p, nil
+}
+
+// witnessLog logs as system_server, like sysLog, and returns the entry as
+// stored. It writes the system's own lines of an app start — START,
+// Start proc, Displayed — which a test harness reads as an independent
+// witness of what an app says it did, so their time stamps are taken when
+// the step happens, whatever any app does.
+func (s *System) witnessLog(buffer, tag, msg string) Entry {
+	e := Entry{Prio: Info, Tag: tag, Msg: msg, Buffer: buffer, Uid: 1000}
+	if p := s.systemServer; p != nil {
+		e.Pid = p.Pid
+		e.Tid = p.Pid + 18 + int(uint32(len(tag))%40)
+	}
+	return s.Log(e)
 }
 
 // Process returns the live process with this name (or argv[0] basename), or nil.

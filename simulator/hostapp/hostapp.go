@@ -82,6 +82,9 @@ type App struct {
 	listenerOK bool
 	token      string
 	tokenExp   time.Time
+	// defects' and push token state: see token.go and defects.go
+	stopToken context.CancelFunc
+	late      *lateWriter
 }
 
 // Install installs the app on the device.
@@ -89,6 +92,7 @@ func Install(cfg Config) (*App, error) {
 	if cfg.Package == "" {
 		cfg.Package = DefaultPackage
 	}
+	cfg.Timing = cfg.Timing.WithDefaults()
 	a := &App{cfg: cfg, pkg: cfg.Package, sys: cfg.System,
 		settings: Settings{EndMode: contract.EndPage, Notification: contract.NotifyNone},
 		ended:    map[string]bool{}, appIDs: map[string]string{}}
@@ -110,6 +114,12 @@ func Install(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("hostapp: install: %w", err)
 	}
 	cfg.System.OnProcessDeath(a.onDeath)
+	if cfg.Truth != nil && cfg.WMPF != nil {
+		// The device hands the app its truth reporter; WMPF reports the
+		// system's own lines of the Mini Program's start through the same
+		// one, so a call's stages and their witness land together.
+		cfg.WMPF.SetTruth(wmpf.TruthFunc(cfg.Truth))
+	}
 	return a, nil
 }
 
@@ -136,6 +146,7 @@ func (aa *androidApp) OnProcessStart(p *android.Process) {
 	a.activated, a.listenerOK = false, false
 	a.client = a.cfg.WMPF.NewClient(p)
 	a.mu.Unlock()
+	a.startHookWriter(p)
 	a.emit(p, contract.EvHostStarted, map[string]any{"pkg": a.pkg, "version": VersionName})
 	p.Go(a.startup)
 }
@@ -163,26 +174,33 @@ func (aa *androidApp) OnReceive(p *android.Process, in android.Intent) {
 	}
 }
 
-// emit writes one contract line (or its continuation lines).
-func (a *App) emit(p *android.Process, name string, fields map[string]any) android.Entry {
+// emit writes one contract line (or its continuation lines) and returns
+// when the step it reports happened (device clock): the line's time stamp,
+// as the line is written when the step happens — except with the
+// lagging-hooks defect (see writeLate).
+func (a *App) emit(p *android.Process, name string, fields map[string]any) time.Time {
 	a.mu.Lock()
 	a.seq++
 	seq := a.seq
 	a.mu.Unlock()
+	lines := contract.Format(seq, name, fields)
+	if a.cfg.Defects.Has(profile.LaggingHooks) {
+		return a.writeLate(p, lines)
+	}
 	var first android.Entry
-	for i, line := range contract.Format(seq, name, fields) {
+	for i, line := range lines {
 		e := p.Log('I', contract.Tag, line)
 		if i == 0 {
 			first = e
 		}
 	}
-	return first
+	return first.Time
 }
 
-// truth reports the host time of a logged stage line.
-func (a *App) truth(stage, groupID string, e android.Entry) {
+// truth reports the host time of a stage that happened at device time at.
+func (a *App) truth(stage, groupID string, at time.Time) {
 	if a.cfg.Truth != nil {
-		a.cfg.Truth(stage, groupID, a.sys.Clock().ToHost(e.Time))
+		a.cfg.Truth(stage, groupID, a.sys.Clock().ToHost(at))
 	}
 }
 
@@ -247,26 +265,6 @@ func (a *App) bringUpWMPF(ctx context.Context, p *android.Process, c *wmpf.Clien
 		a.emit(p, contract.EvPrefetch, map[string]any{"ok": true})
 	}
 	a.keepPushToken(ctx, p, c)
-}
-
-// keepPushToken gets a push token, reports it, and refreshes it before it
-// expires, as the guide asks of the app and its server.
-func (a *App) keepPushToken(ctx context.Context, p *android.Process, c *wmpf.Client) {
-	tok, exp, err := c.GetPushToken(ctx)
-	if err != nil {
-		p.Log('E', tagApp, "getPushToken: "+err.Error())
-		return
-	}
-	a.mu.Lock()
-	a.token, a.tokenExp = tok, exp
-	a.mu.Unlock()
-	a.emit(p, contract.EvPushToken, map[string]any{"token": tok, "expireTime": exp.Unix()})
-	refresh := time.Until(exp) * 9 / 10
-	p.Go(func(ctx context.Context) {
-		if profile.Sleep(ctx, max(refresh, time.Second)) {
-			a.keepPushToken(ctx, p, c)
-		}
-	})
 }
 
 type lifecycle struct {
@@ -527,7 +525,7 @@ func clip(s string) string {
 }
 
 func (a *App) onPush(p *android.Process, msg, via string) {
-	e := a.emit(p, contract.EvPushReceived, map[string]any{"msg": msg, "via": via})
+	at := a.emit(p, contract.EvPushReceived, map[string]any{"msg": msg, "via": via})
 	if a.cfg.Defects.Has(profile.CrashOnPush) {
 		a.crash(p, "java.lang.NullPointerException: Attempt to invoke virtual method 'java.lang.String org.json.JSONObject.getString(java.lang.String)' on a null object reference")
 		return
@@ -538,7 +536,7 @@ func (a *App) onPush(p *android.Process, msg, via string) {
 		return
 	}
 	groupID := queryValue(pm.Path, "groupId")
-	a.truth(wmpf.StagePushReceived, groupID, e)
+	a.truth(wmpf.StagePushReceived, groupID, at)
 	ctx := p.Context()
 	if !a.sleep(ctx, a.cfg.Timing.AppHandle) {
 		return
@@ -631,7 +629,8 @@ func (a *App) showIncoming(p *android.Process, act *android.Activity, in android
 	})
 }
 
-// launch calls launchMiniProgram with the push's parameters.
+// launch calls launchMiniProgram with the push's parameters (twice with the
+// double-launch defect).
 func (a *App) launch(ctx context.Context, p *android.Process, appID, path string, appType int, accepted bool) {
 	path = a.rewritePath(path)
 	if accepted && !a.cfg.Defects.Has(profile.DropHangOnFlag) {
@@ -645,13 +644,21 @@ func (a *App) launch(ctx context.Context, p *android.Process, appID, path string
 			appType = 1
 		}
 	}
-	groupID := queryValue(path, "groupId")
-	e := a.emit(p, contract.EvLaunchCalled, map[string]any{"appid": appID, "path": path, "appType": appType})
-	a.truth(wmpf.StageLaunchCalled, groupID, e)
+	params := wmpf.StartAppParams{AppID: appID, Path: path, AppType: appType}
+	a.launchMiniProgram(ctx, p, params)
+	if a.cfg.Defects.Has(profile.DoubleLaunch) {
+		a.launchAgain(ctx, p, params)
+	}
+}
+
+// launchMiniProgram logs launch_called and calls launchMiniProgram.
+func (a *App) launchMiniProgram(ctx context.Context, p *android.Process, params wmpf.StartAppParams) {
+	at := a.emit(p, contract.EvLaunchCalled, map[string]any{"appid": params.AppID, "path": params.Path, "appType": params.AppType})
+	a.truth(wmpf.StageLaunchCalled, queryValue(params.Path, "groupId"), at)
 	a.mu.Lock()
 	c := a.client
 	a.mu.Unlock()
-	if err := c.LaunchMiniProgram(ctx, wmpf.StartAppParams{AppID: appID, Path: path, AppType: appType}); err != nil {
+	if err := c.LaunchMiniProgram(ctx, params); err != nil {
 		fields := map[string]any{"errMsg": err.Error()}
 		if ae, ok := err.(*wmpf.ApiException); ok {
 			fields["errType"], fields["errCode"], fields["errMsg"] = ae.ErrType, ae.ErrCode, ae.ErrMsg
@@ -662,12 +669,12 @@ func (a *App) launch(ctx context.Context, p *android.Process, appID, path string
 
 // onInvoke handles what the Mini Program forwards over the Invoke Channel.
 func (a *App) onInvoke(p *android.Process, m wmpf.InvokeMessage) {
-	e := a.emit(p, contract.EvVoipEvent, map[string]any{"eventName": m.EventName, "roomId": m.RoomID, "groupId": m.GroupID, "data": m.Data})
+	at := a.emit(p, contract.EvVoipEvent, map[string]any{"eventName": m.EventName, "roomId": m.RoomID, "groupId": m.GroupID, "data": m.Data})
 	switch m.EventName {
 	case "callPageOnShow":
-		a.truth(wmpf.StagePageShown, m.GroupID, e)
+		a.truth(wmpf.StagePageShown, m.GroupID, at)
 	case "hangOnVoip":
-		a.truth(wmpf.StageAnswered, m.GroupID, e)
+		a.truth(wmpf.StageAnswered, m.GroupID, at)
 	case "endVoip", "finishVoip":
 		a.handleEnd(p, m)
 	}

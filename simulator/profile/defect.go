@@ -35,6 +35,16 @@ const (
 	SlowLaunch Defect = "slow-launch"
 	// CrashOnPush: the host app crashes when a push arrives.
 	CrashOnPush Defect = "crash-on-push"
+	// DoubleLaunch: the host app calls launchMiniProgram twice for one push,
+	// with the same parameters, timing.doubleLaunchGap apart.
+	DoubleLaunch Defect = "double-launch"
+	// LaggingHooks: the host app writes each contract log line
+	// timing.hookLag after the step it reports.
+	LaggingHooks Defect = "lagging-hooks"
+	// NoTokenRefresh: the host app gets a push token when it starts (and
+	// when it sets WMPF up again after WMPF died) but never refreshes it
+	// before it expires.
+	NoTokenRefresh Defect = "no-token-refresh"
 )
 
 // Defects lists every defect with what it breaks.
@@ -48,6 +58,9 @@ var Defects = map[Defect]string{
 	StuckOnCallPage:     "the device stays on the call page after the call ends",
 	SlowLaunch:          "the Mini Program takes timing.slowLaunchFactor times longer to start",
 	CrashOnPush:         "the host app crashes when a push arrives",
+	DoubleLaunch:        "the host app calls launchMiniProgram twice for one push (timing.doubleLaunchGap apart)",
+	LaggingHooks:        "the host app writes its contract log lines timing.hookLag after each step",
+	NoTokenRefresh:      "the host app never refreshes its push token; calls fail once it expires",
 }
 
 // DefectNames lists the defect names, sorted.

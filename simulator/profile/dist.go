@@ -33,6 +33,11 @@ func LogNormal(median, p99 time.Duration) Dist {
 	return Dist{kind: "lognormal", a: median, b: p99, text: fmt.Sprintf("lognormal(%v, %v)", median, p99)}
 }
 
+// Uniform returns a uniform distribution between lo and hi (lo <= hi).
+func Uniform(lo, hi time.Duration) Dist {
+	return Dist{kind: "uniform", a: lo, b: hi, text: fmt.Sprintf("uniform(%v, %v)", lo, hi)}
+}
+
 // ParseDist parses the text form.
 func ParseDist(s string) (Dist, error) {
 	t := strings.TrimSpace(s)
@@ -92,6 +97,24 @@ func parseDur(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("duration %q is negative", s)
 	}
 	return d, nil
+}
+
+// Range is where the draws fall: exactly for a constant or a uniform
+// distribution, mean ± 3 SD (clamped at 0) for a normal one, 1st to 99th
+// percentile for a log-normal one.
+func (d Dist) Range() (lo, hi time.Duration) {
+	switch d.kind {
+	case "const":
+		return d.a, d.a
+	case "uniform":
+		return d.a, d.b
+	case "normal":
+		return max(0, d.a-3*d.b), max(0, d.a+3*d.b)
+	case "lognormal":
+		// the log is symmetric about the median: p1 = median²/p99
+		return time.Duration(float64(d.a) * float64(d.a) / float64(d.b)), d.b
+	}
+	return 0, 0
 }
 
 // String is the text form.

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -74,6 +75,39 @@ type Timing struct {
 	LateListenerDelay Dist `yaml:"lateListenerDelay"`
 	// SlowLaunchFactor: with the slow-launch defect, Mini Program starts take this many times longer.
 	SlowLaunchFactor float64 `yaml:"slowLaunchFactor"`
+	// HookLag: with the lagging-hooks defect, how long after each step the
+	// host app writes its contract line. Optional (DefaultHookLag).
+	HookLag Dist `yaml:"hookLag,omitempty"`
+	// DoubleLaunchGap: with the double-launch defect, the time between the
+	// two launchMiniProgram calls for one push. Optional
+	// (DefaultDoubleLaunchGap).
+	DoubleLaunchGap Dist `yaml:"doubleLaunchGap,omitempty"`
+}
+
+// Defaults of the optional timing fields, and the ranges allowed for them.
+var (
+	DefaultHookLag         = Const(300 * time.Millisecond)
+	DefaultDoubleLaunchGap = Uniform(50*time.Millisecond, 200*time.Millisecond)
+)
+
+const (
+	maxHookLag         = 10 * time.Second
+	maxDoubleLaunchGap = 5 * time.Second
+)
+
+// optionalTiming names the timing fields a profile may leave out.
+var optionalTiming = map[string]bool{"hookLag": true, "doubleLaunchGap": true}
+
+// WithDefaults returns t with its unset optional fields given their
+// defaults.
+func (t Timing) WithDefaults() Timing {
+	if t.HookLag.IsZero() {
+		t.HookLag = DefaultHookLag
+	}
+	if t.DoubleLaunchGap.IsZero() {
+		t.DoubleLaunchGap = DefaultDoubleLaunchGap
+	}
+	return t
 }
 
 // Load reads a profile file. A profile that inherits is completed from the
@@ -105,6 +139,7 @@ func (l Library) load(name string, seen []string) (*Profile, error) {
 		}
 		fill(reflect.ValueOf(p).Elem(), reflect.ValueOf(base).Elem())
 	}
+	p.Timing = p.Timing.WithDefaults()
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("profile %s: %w", where, err)
 	}
@@ -132,8 +167,11 @@ func fill(dst, src reflect.Value) {
 			}
 			return
 		}
+		top := dst.Type() == reflect.TypeOf(Profile{})
 		for i := range dst.NumField() {
-			if dst.Type().Field(i).Name == "Inherits" || dst.Type().Field(i).Name == "Name" || dst.Type().Field(i).Name == "Description" {
+			// A profile's own name, description and parent are never
+			// inherited (device.name is).
+			if n := dst.Type().Field(i).Name; top && (n == "Inherits" || n == "Name" || n == "Description") {
 				continue
 			}
 			fill(dst.Field(i), src.Field(i))
@@ -145,7 +183,8 @@ func fill(dst, src reflect.Value) {
 	}
 }
 
-// Validate reports every missing field, by its YAML name.
+// Validate reports every missing field, by its YAML name, and values out of
+// their range. The optional timing fields may be unset (see WithDefaults).
 func (p *Profile) Validate() error {
 	var missing []string
 	if p.Name == "" {
@@ -160,6 +199,16 @@ func (p *Profile) Validate() error {
 	if p.Timing.SlowLaunchFactor < 1 {
 		return fmt.Errorf("timing.slowLaunchFactor %g: allowed 1 or more", p.Timing.SlowLaunchFactor)
 	}
+	if d := p.Timing.HookLag; !d.IsZero() {
+		if lo, hi := d.Range(); lo <= 0 || hi > maxHookLag {
+			return fmt.Errorf("timing.hookLag %s: allowed a lag of more than 0 and at most %v (its draws here span %v to %v)", d, maxHookLag, lo, hi)
+		}
+	}
+	if d := p.Timing.DoubleLaunchGap; !d.IsZero() {
+		if _, hi := d.Range(); hi > maxDoubleLaunchGap {
+			return fmt.Errorf("timing.doubleLaunchGap %s: allowed at most %v (its draws here reach %v)", d, maxDoubleLaunchGap, hi)
+		}
+	}
 	return nil
 }
 
@@ -168,6 +217,9 @@ func zeroFields(prefix string, v reflect.Value) []string {
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
 		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if prefix == "timing" && optionalTiming[name] {
+			continue
+		}
 		fv := v.Field(i)
 		if d, ok := fv.Interface().(Dist); ok {
 			if d.IsZero() {

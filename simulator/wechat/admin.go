@@ -1,6 +1,8 @@
 package wechat
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
@@ -59,8 +61,9 @@ func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleDevice serves GET /sim/devices/{sn} and POST /sim/devices/{sn}
-// {"licence":"active|expired|none","modelId":"…"} (both optional; modelId
-// is required to register an sn the server does not know).
+// {"licence":"active|expired|none","modelId":"…","expirePushToken":"…",
+// "pushTokenTTL":"12s"} (each optional; modelId is required to register an
+// sn the server does not know).
 func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 	sn := r.PathValue("sn")
 	if r.Method == http.MethodGet {
@@ -81,6 +84,9 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 		ModelID *string `json:"modelId"`
 		// ExpirePushToken makes one of the device's push tokens expire now.
 		ExpirePushToken *string `json:"expirePushToken"`
+		// PushTokenTTL is the lifetime of the push tokens issued to the
+		// device from now on.
+		PushTokenTTL json.RawMessage `json:"pushTokenTTL"`
 	}
 	if e := readDeviceReq(w, r, &req); e != nil {
 		writeAPIError(w, e)
@@ -90,9 +96,17 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, badParam("sn %s: %v", protocol.Show(sn), err))
 		return
 	}
-	if req.Licence == nil && req.ModelID == nil && req.ExpirePushToken == nil {
-		writeAPIError(w, badParam("nothing to change: give licence (%q, %q or %q), modelId and/or expirePushToken", protocol.LicenceActive, protocol.LicenceExpired, protocol.LicenceNone))
+	if req.Licence == nil && req.ModelID == nil && req.ExpirePushToken == nil && req.PushTokenTTL == nil {
+		writeAPIError(w, badParam("nothing to change: give licence (%q, %q or %q), modelId, expirePushToken and/or pushTokenTTL", protocol.LicenceActive, protocol.LicenceExpired, protocol.LicenceNone))
 		return
+	}
+	var ttl time.Duration
+	if req.PushTokenTTL != nil {
+		var e *apiError
+		if ttl, e = s.parsePushTokenTTL(req.PushTokenTTL); e != nil {
+			writeAPIError(w, e)
+			return
+		}
 	}
 	if req.Licence != nil && !validLicence(*req.Licence) {
 		writeAPIError(w, badParam("licence %s: allowed %q, %q or %q", protocol.Show(*req.Licence), protocol.LicenceActive, protocol.LicenceExpired, protocol.LicenceNone))
@@ -124,6 +138,10 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 		pt.expire = s.now()
 		s.logf("wechat: push token %s of %s expired by request", protocol.Show(*req.ExpirePushToken), sn)
 	}
+	if req.PushTokenTTL != nil {
+		d.pushTokenTTL = ttl
+		s.logf("wechat: push tokens issued to %s from now on live %v", sn, s.pushTokenTTLLocked(d))
+	}
 	if req.Licence != nil {
 		d.licence = *req.Licence
 	}
@@ -132,6 +150,41 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	s.logf("wechat: device %s set to licence %s, modelId %s", sn, d.licence, d.modelID)
 	writeJSON(w, http.StatusOK, s.statusLocked(d, s.now()))
+}
+
+// Limits of a push token's lifetime, per device and for the farm
+// (Config.PushTokenTTL).
+const (
+	MinPushTokenTTL = time.Second
+	MaxPushTokenTTL = 48 * time.Hour
+)
+
+// parsePushTokenTTL reads the pushTokenTTL of POST /sim/devices/{sn}: a Go
+// duration string from MinPushTokenTTL to MaxPushTokenTTL, or "default"
+// (0: Config.PushTokenTTL).
+func (s *Server) parsePushTokenTTL(raw json.RawMessage) (time.Duration, *apiError) {
+	allowed := fmt.Sprintf("allowed a duration from %v to %v such as \"12s\" or \"30m\", or \"default\" for the server's %v",
+		MinPushTokenTTL, MaxPushTokenTTL, s.cfg.PushTokenTTL)
+	var v string
+	if protocol.JSONKind(raw) != "string" || json.Unmarshal(raw, &v) != nil {
+		return 0, badParam("pushTokenTTL %s is a JSON %s: %s", protocol.ShowRaw(raw), protocol.JSONKind(raw), allowed)
+	}
+	if v == "default" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < MinPushTokenTTL || d > MaxPushTokenTTL {
+		return 0, badParam("pushTokenTTL %s: %s", protocol.Show(v), allowed)
+	}
+	return d, nil
+}
+
+// pushTokenTTLLocked is the lifetime of the next push token issued to d.
+func (s *Server) pushTokenTTLLocked(d *device) time.Duration {
+	if d.pushTokenTTL > 0 {
+		return d.pushTokenTTL
+	}
+	return s.cfg.PushTokenTTL
 }
 
 // handlePushes serves GET /sim/pushes?sn=…&roomId=… (both optional).

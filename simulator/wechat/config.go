@@ -36,7 +36,9 @@ type Config struct {
 	AppID string
 	// AppSecret is the secret /cgi-bin/token accepts.
 	AppSecret string
-	// PushTokenTTL is how long a push token from /wmpf/pushtoken is valid.
+	// PushTokenTTL is how long a push token from /wmpf/pushtoken is valid
+	// (MinPushTokenTTL to MaxPushTokenTTL), unless POST /sim/devices/{sn}
+	// set another lifetime for that device.
 	PushTokenTTL time.Duration
 	// AccessTokenTTL is how long an access token is valid.
 	AccessTokenTTL time.Duration
@@ -102,6 +104,9 @@ func (c Config) withDefaults() (Config, error) {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
+	}
+	if c.PushTokenTTL < MinPushTokenTTL || c.PushTokenTTL > MaxPushTokenTTL {
+		return c, fmt.Errorf("wechat config: PushTokenTTL %v: allowed %v to %v, or 0 for the default %v", c.PushTokenTTL, MinPushTokenTTL, MaxPushTokenTTL, DefaultPushTokenTTL)
 	}
 	devices := make(map[string]DeviceRecord, len(c.Devices))
 	for sn, rec := range c.Devices {

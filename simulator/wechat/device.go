@@ -23,6 +23,7 @@ type device struct {
 	activeRoom           string
 	pushTokenExpiry      time.Time
 	pushToken            string
+	pushTokenTTL         time.Duration // of the tokens issued from now on; 0: Config.PushTokenTTL
 }
 
 type pushToken struct {
@@ -261,7 +262,7 @@ func (s *Server) handlePushTokenReq(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	tok := newID("PT", 24)
-	exp := now.Add(s.cfg.PushTokenTTL)
+	exp := now.Add(s.pushTokenTTLLocked(d))
 	s.pushTokens[tok] = &pushToken{sn: d.sn, expire: exp}
 	d.pushTokenExpiry = exp
 	d.pushToken = tok

@@ -215,37 +215,25 @@ func (c *Client) LaunchMiniProgram(ctx context.Context, p StartAppParams) error 
 	seq := c.s.launchSeq
 	c.s.mu.Unlock()
 	main.Log('I', tagAppBrand, fmt.Sprintf("launchMiniProgram appId=%s appType=%d path=%s", p.AppID, p.AppType, clip(p.Path, 3000)))
+	// WMPF starts AppBrandUI00 from its service: a new task, and a start
+	// while it is on top of its task (the Mini Program in front or in the
+	// background) goes to it as onNewIntent, as for a singleTask activity.
+	// The system logs START for every start; Start proc only when it forks
+	// the AppBrand process, Displayed only for a new activity's first frame.
 	in := android.Intent{
 		Component: android.ComponentName{Package: Package, Class: MPActivity},
+		Flags:     android.FlagActivityNewTask | android.FlagActivitySingleTop,
 		Extras:    map[string]any{"appId": p.AppID, "path": p.Path, "appType": p.AppType, "launchSeq": seq},
 	}
-	c.s.mu.Lock()
-	mp, mpProc := c.s.mp, c.s.mpProc
-	c.s.mu.Unlock()
-	if mp != nil && mpProc != nil && mpProc.Alive() && mp.proc == mpProc && !finished(mp.act) {
-		// The Mini Program's activity exists (in front or in the
-		// background): WMPF brings it to the front and opens the page in it
-		// (onNewIntent), as Android delivers a NEW_TASK intent to a task
-		// whose root it is.
-		c.s.sys.BringToFront(mp.act)
-		mpProc.Post(func() { c.s.startMiniProgram(mpProc, mp.act, in) })
-		return nil
+	res, err := main.StartActivity(ctx, nil, in, false)
+	if err != nil {
+		main.Log('E', tagAppBrand, "start AppBrandUI failed: "+err.Error())
+		return &ApiException{ErrType: ErrTypeInternal, ErrCode: -20, ErrMsg: "start AppBrandUI: " + err.Error()}
 	}
-	main.Go(func(ctx context.Context) {
-		if _, err := main.StartActivity(ctx, nil, in, false); err != nil {
-			main.Log('E', tagAppBrand, "start AppBrandUI failed: "+err.Error())
-		}
-	})
+	groupID := queryValue(p.Path, "groupId")
+	c.s.truth(StageActivityStart, groupID, res.StartLine)
+	c.s.truth(StageProcessStart, groupID, res.ProcLine)
 	return nil
-}
-
-func finished(a *android.Activity) bool {
-	select {
-	case <-a.Done():
-		return true
-	default:
-		return false
-	}
 }
 
 // CloseWxaApp closes the Mini Program: keepRunning sends it to the

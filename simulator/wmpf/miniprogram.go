@@ -18,6 +18,8 @@ type miniProgram struct {
 	act     *android.Activity
 	proc    *android.Process
 	page    *callPage // nil on other pages
+	readyAt time.Time // when its runtime is loaded and the page shows
+	loaded  bool      // guarded by Service.mu
 }
 
 func intExtra(in android.Intent, key string) int {
@@ -35,14 +37,37 @@ func strExtra(in android.Intent, key string) string {
 	return v
 }
 
-// startMiniProgram runs in the AppBrand process when its activity starts.
+// queryValue is the decoded value of key in a page path's query ("" when
+// absent or malformed).
+func queryValue(path, key string) string {
+	_, raw, _ := strings.Cut(path, "?")
+	params, _ := ParseQuery(raw)
+	for _, p := range params {
+		if p.Key == key {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// startMiniProgram runs in the AppBrand process when its activity starts,
+// or when a launch comes to the running activity (onNewIntent). A launch of
+// the same Mini Program while it is still loading in that activity takes
+// over the load under way (its runtime loads once) and opens the new path
+// when it is done; otherwise the page is loaded again: warm when the
+// process has shown a page before, cold when not.
 func (s *Service) startMiniProgram(p *android.Process, act *android.Activity, in android.Intent) {
 	appID, path, appType := strExtra(in, "appId"), strExtra(in, "path"), intExtra(in, "appType")
+	t := s.cfg.Timing
 	s.mu.Lock()
 	old := s.mp
 	warm := s.mpWarm && s.mpProc == p
 	prefetched := time.Now().Before(s.devToken)
 	mp := &miniProgram{appID: appID, appType: appType, path: path, act: act, proc: p}
+	joined := old != nil && old.act == act && old.appID == appID && !old.loaded
+	if joined {
+		mp.readyAt = old.readyAt
+	}
 	s.mp = mp
 	s.mu.Unlock()
 	if old != nil {
@@ -53,28 +78,37 @@ func (s *Service) startMiniProgram(p *android.Process, act *android.Activity, in
 			old.act.Finish()
 		}
 	}
-	t := s.cfg.Timing
-	d := s.cfg.Sampler.Sample(t.MPWarmStart)
-	kind := "warm"
-	if !warm {
-		kind = "cold"
-		d = s.cfg.Sampler.Sample(t.MPColdStart)
-		if prefetched {
-			d -= s.cfg.Sampler.Sample(t.PrefetchSaving)
+	var d time.Duration
+	if joined {
+		d = max(time.Until(mp.readyAt), 0)
+		p.Log('I', tagAppBrand, fmt.Sprintf("AppBrandUI onNewIntent appId=%s appType=%d while loading, ready in %v", appID, appType, d.Round(time.Millisecond)))
+	} else {
+		kind := "warm"
+		d = s.cfg.Sampler.Sample(t.MPWarmStart)
+		if !warm {
+			kind = "cold"
+			d = s.cfg.Sampler.Sample(t.MPColdStart)
+			if prefetched {
+				d -= s.cfg.Sampler.Sample(t.PrefetchSaving)
+			}
 		}
+		if s.cfg.Defects.Has(profile.SlowLaunch) {
+			d = time.Duration(float64(d) * t.SlowLaunchFactor)
+		}
+		d = max(d, 50*time.Millisecond)
+		mp.readyAt = time.Now().Add(d)
+		p.Log('I', tagAppBrand, fmt.Sprintf("AppBrandUI onCreate appId=%s appType=%d %s start, prefetched=%v", appID, appType, kind, prefetched))
+		act.SetContent(s.splash(appID))
 	}
-	if s.cfg.Defects.Has(profile.SlowLaunch) {
-		d = time.Duration(float64(d) * t.SlowLaunchFactor)
-	}
-	d = max(d, 50*time.Millisecond)
-	p.Log('I', tagAppBrand, fmt.Sprintf("AppBrandUI onCreate appId=%s appType=%d %s start, prefetched=%v", appID, appType, kind, prefetched))
-	act.SetContent(s.splash(appID))
 	p.Go(func(ctx context.Context) {
 		if !profile.Sleep(ctx, d) {
 			return
 		}
 		s.mu.Lock()
 		current := s.mp == mp
+		if current {
+			mp.loaded = true
+		}
 		s.mpWarm = true
 		s.mu.Unlock()
 		if !current {
@@ -85,14 +119,14 @@ func (s *Service) startMiniProgram(p *android.Process, act *android.Activity, in
 			if err != nil {
 				p.Log('E', tagVoip, "call page: "+err.Error())
 				act.SetContent(s.textPage(appID, "pages/error", "参数错误", err.Error()))
-				act.Displayed()
+				s.displayed(act, path)
 				return
 			}
 			s.mu.Lock()
 			mp.page = page
 			s.mu.Unlock()
 			act.SetContent(page.render())
-			act.Displayed()
+			s.displayed(act, path)
 			page.onShow(ctx)
 			return
 		}
@@ -101,8 +135,25 @@ func (s *Service) startMiniProgram(p *android.Process, act *android.Activity, in
 			title = "首页"
 		}
 		act.SetContent(s.textPage(appID, pagePath(path), title, ""))
-		act.Displayed()
+		s.displayed(act, path)
 	})
+}
+
+// displayed reports the activity's first frame drawn (the system logs
+// Displayed for a new activity's first frame only) and reports that line
+// as ground truth once.
+func (s *Service) displayed(act *android.Activity, path string) {
+	act.Displayed()
+	e, ok := act.DisplayedLine()
+	s.mu.Lock()
+	report := ok && s.shownAct != act
+	if report {
+		s.shownAct = act
+	}
+	s.mu.Unlock()
+	if report {
+		s.truth(StageDisplayed, queryValue(path, "groupId"), e)
+	}
 }
 
 func pagePath(path string) string {

@@ -39,13 +39,25 @@ const (
 	tagVoip     = "WMPF.VoipPlugin"
 )
 
-// Truth stages the simulator reports as ground truth.
+// Truth stages the simulator reports as ground truth. The first four are
+// the host app's steps (the host app reports them); the others are the
+// system's own lines of the Mini Program's start, which WMPF reports when
+// they are logged: the independent witness of the app's steps.
 const (
 	StagePushReceived = "push_received"
 	StageLaunchCalled = "launch_called"
 	StagePageShown    = "page_shown"
 	StageAnswered     = "answered"
+	// StageActivityStart: ActivityTaskManager "START u0 {… cmp=com.tencent.wmpf/…AppBrandUI00 …}".
+	StageActivityStart = "activity_start"
+	// StageProcessStart: ActivityManager "Start proc PID:com.tencent.wmpf:appbrand0/…" (cold start).
+	StageProcessStart = "process_start"
+	// StageDisplayed: ActivityTaskManager "Displayed com.tencent.wmpf/…AppBrandUI00: +…".
+	StageDisplayed = "activity_displayed"
 )
+
+// TruthFunc records when a stage really happened (host clock).
+type TruthFunc func(stage, groupID string, at time.Time)
 
 // Config configures the WMPF of one device.
 type Config struct {
@@ -82,6 +94,8 @@ type Service struct {
 	endPage    string                          // setVoipEndPagePath; "" = the call log page
 	endMode    string                          // the vendor Mini Program's end handling ("exit" or "")
 	early      map[string]wechat.DeviceMessage // call ends that came before their call page, by groupId
+	truthFn    TruthFunc
+	shownAct   *android.Activity // the last activity whose Displayed line was reported
 }
 
 type listenerReg struct {
@@ -214,6 +228,31 @@ func (a *wmpfApp) StartActivity(p *android.Process, act *android.Activity, in an
 }
 
 func (a *wmpfApp) OnReceive(p *android.Process, in android.Intent) {}
+
+// OnNewIntent is AppBrandUI's onNewIntent: a launch while the Mini Program's
+// activity is on top of its task comes to it.
+func (a *wmpfApp) OnNewIntent(p *android.Process, act *android.Activity, in android.Intent) {
+	(*Service)(a).startMiniProgram(p, act, in)
+}
+
+// SetTruth sets where WMPF reports the ground truth of the system's lines
+// of its Mini Program's start (StageActivityStart, StageProcessStart,
+// StageDisplayed); nil reports nothing.
+func (s *Service) SetTruth(fn TruthFunc) {
+	s.mu.Lock()
+	s.truthFn = fn
+	s.mu.Unlock()
+}
+
+// truth reports the host time of a logged system line.
+func (s *Service) truth(stage, groupID string, e android.Entry) {
+	s.mu.Lock()
+	fn := s.truthFn
+	s.mu.Unlock()
+	if fn != nil && !e.Time.IsZero() {
+		fn(stage, groupID, s.sys.Clock().ToHost(e.Time))
+	}
+}
 
 // onDeath handles the death of any process of the device.
 func (s *Service) onDeath(p *android.Process) {
