@@ -32,17 +32,36 @@ func (d *Device) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout i
 	if strings.TrimSpace(cmd) == "" {
 		return &Error{Op: "exec", Serial: d.serial, Msg: "command is empty"}
 	}
-	if stdout == nil {
-		stdout = io.Discard
+	return d.rawService(ctx, "exec", "exec:"+cmd, cmd, stdin, stdout)
+}
+
+// AbbExec runs a binder command through adbd's abb_exec service (Android
+// 10+, feature abb_exec), as `adb install` does with `package install`:
+// args go to the service named by the first one (`package`), no shell
+// parses them. Otherwise it behaves as Exec.
+func (d *Device) AbbExec(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 || args[0] == "" {
+		return &Error{Op: "abb_exec", Serial: d.serial, Msg: "no service named; want arguments such as package install -S SIZE"}
 	}
-	h, err := d.open(ctx, "exec", "exec:"+cmd)
+	for i, a := range args {
+		if strings.ContainsRune(a, 0) {
+			return &Error{Op: "abb_exec", Serial: d.serial, Msg: fmt.Sprintf("argument %d %q contains a NUL byte (the separator)", i, a)}
+		}
+	}
+	return d.rawService(ctx, "abb_exec", "abb_exec:"+strings.Join(args, "\x00"), strings.Join(args, " "), stdin, stdout)
+}
+
+// rawService opens a service that carries raw bytes both ways (exec:,
+// abb_exec:) and runs it to its end.
+func (d *Device) rawService(ctx context.Context, op, service, cmd string, stdin io.Reader, stdout io.Writer) error {
+	h, err := d.open(ctx, op, service)
 	if err != nil {
 		return err
 	}
 	defer h.Close()
 	defer watch(ctx, h)()
 	if stdin == nil {
-		return d.execErr(ctx, cmd, copyOut(stdout, h))
+		return d.execErr(ctx, op, cmd, copyOut(stdout, h))
 	}
 	// The device's output is read while stdin is written, so that a command
 	// that talks as it reads cannot stall on a full socket.
@@ -55,34 +74,34 @@ func (d *Device) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout i
 			// Reading stdin failed: stop the command.
 			h.Conn.SetDeadline(deadlinePast)
 			<-readDone
-			return &Error{Op: "exec", Serial: d.serial, Msg: fmt.Sprintf("`%s`: reading stdin", cmd), Err: srcErr.err}
+			return &Error{Op: op, Serial: d.serial, Msg: fmt.Sprintf("`%s`: reading stdin", cmd), Err: srcErr.err}
 		}
 		rerr := <-readDone
 		if ctx.Err() != nil {
-			return &Error{Op: "exec", Serial: d.serial, Err: context.Cause(ctx)}
+			return &Error{Op: op, Serial: d.serial, Err: context.Cause(ctx)}
 		}
 		if rerr != nil {
-			return d.execErr(ctx, cmd, rerr)
+			return d.execErr(ctx, op, cmd, rerr)
 		}
-		return &Error{Op: "exec", Serial: d.serial, Kind: ErrStreamLost,
+		return &Error{Op: op, Serial: d.serial, Kind: ErrStreamLost,
 			Msg: fmt.Sprintf("`%s`: the device closed the stream before taking all of stdin", cmd), Err: werr}
 	}
-	return d.execErr(ctx, cmd, <-readDone)
+	return d.execErr(ctx, op, cmd, <-readDone)
 }
 
 // execErr turns the end of an exec stream into an error (nil for a clean end).
-func (d *Device) execErr(ctx context.Context, cmd string, err error) error {
+func (d *Device) execErr(ctx context.Context, op, cmd string, err error) error {
 	if ctx.Err() != nil {
-		return &Error{Op: "exec", Serial: d.serial, Err: context.Cause(ctx)}
+		return &Error{Op: op, Serial: d.serial, Err: context.Cause(ctx)}
 	}
 	if err == nil {
 		return nil
 	}
 	var we *stdoutError
 	if errors.As(err, &we) {
-		return &Error{Op: "exec", Serial: d.serial, Msg: fmt.Sprintf("`%s`: writing its output", cmd), Err: we.err}
+		return &Error{Op: op, Serial: d.serial, Msg: fmt.Sprintf("`%s`: writing its output", cmd), Err: we.err}
 	}
-	return &Error{Op: "exec", Serial: d.serial, Kind: ErrStreamLost, Msg: fmt.Sprintf("`%s` lost its stream", cmd), Err: err}
+	return &Error{Op: op, Serial: d.serial, Kind: ErrStreamLost, Msg: fmt.Sprintf("`%s` lost its stream", cmd), Err: err}
 }
 
 // ExecOut runs cmd through the exec service and returns all it printed.

@@ -50,9 +50,10 @@ type Config struct {
 	// 4×2 PNG. NoScreencap makes the command not found.
 	Screencap   []byte
 	NoScreencap bool
-	// Installer decides the outcome of each install from the APK's bytes;
-	// nil means Accept (register nothing, print "Success").
-	Installer func(apk []byte) Outcome
+	// Installer decides the outcome of each install from the install's
+	// arguments (e.g. "install -r -S 1234") and the APK's bytes; nil means
+	// Accept (register nothing, print "Success").
+	Installer func(args string, apk []byte) Outcome
 }
 
 // Outcome is what the package manager does with an APK.
@@ -251,7 +252,15 @@ func (d *Device) Reboots() int {
 }
 
 // Accept is the default installer: pm says Success.
-func Accept([]byte) Outcome { return Outcome{Text: "Success"} }
+func Accept(string, []byte) Outcome { return Outcome{Text: "Success"} }
+
+// Package returns an installed package.
+func (d *Device) Package(name string) (Package, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.pkgs[name]
+	return p, ok
+}
 
 // runShell serves shell and exec commands.
 func (d *Device) runShell(ctx context.Context, req adbd.ShellRequest) int {
@@ -361,7 +370,7 @@ func (d *Device) install(via, args string, apk []byte) string {
 	if installer == nil {
 		installer = Accept
 	}
-	out := installer(apk)
+	out := installer(args, apk)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.installs = append(d.installs, Install{Via: via, Args: args, Size: len(apk), SHA256: hex.EncodeToString(sum[:])})
