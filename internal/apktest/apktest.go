@@ -4,9 +4,10 @@
 // it with a key keytool made for the test. Nothing is faked: the result
 // installs on a real device (it has no code: android:hasCode="false").
 //
-// The tools come from Debian's packages aapt, zipalign, apksigner,
-// android-framework-res and a JDK (keytool); a test without them fails with
-// the command that installs them.
+// The tools come from Debian's packages aapt, zipalign, apksigner and
+// android-framework-res (apksigner brings the Java runtime whose keytool
+// makes the key); a test without them fails with the command that
+// installs them.
 package apktest
 
 import (
@@ -24,7 +25,8 @@ import (
 const FrameworkRes = "/usr/share/android-framework-res/framework-res.apk"
 
 // Install is the command that brings the tools.
-const Install = "apt-get install -y aapt zipalign apksigner android-framework-res default-jdk-headless"
+// (apksigner depends on a Java runtime, which brings keytool.)
+const Install = "apt-get install -y aapt zipalign apksigner android-framework-res"
 
 // Manifest describes an APK to build.
 type Manifest struct {
