@@ -81,7 +81,6 @@ func hangingServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
 	conns := make(chan net.Conn, 64)
 	go func() {
 		for {
@@ -99,7 +98,6 @@ func hangingServer(t *testing.T) string {
 		for c := range conns {
 			c.Close()
 		}
-		close(done)
 	})
 	return ln.Addr().String()
 }
@@ -187,10 +185,15 @@ func TestNoGoroutineOutlivesContextHungDevice(t *testing.T) {
 			return err
 		})
 		fd.Thaw()
-		// The reboot request reaches the device once it thaws, and it may
-		// act on it: let it come back.
-		if err := d.WaitBoot(ctx, adb.LinkNetwork); err != nil {
-			t.Fatalf("after %s: %v", name, err)
+		if name == "Reboot" {
+			// The request reaches the device once it thaws, and the device
+			// acts on it a moment later: let it go and come back.
+			for end := time.Now().Add(3 * time.Second); (fd.Reboots() == 0 || fd.Rebooting()) && time.Now().Before(end); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if err := d.WaitBoot(ctx, adb.LinkNetwork); err != nil {
+				t.Fatalf("after %s: %v", name, err)
+			}
 		}
 		if out, err := d.Run(ctx, "echo alive"); err != nil || out != "alive\n" {
 			t.Fatalf("after %s: %q, %v", name, out, err)

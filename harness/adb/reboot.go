@@ -76,7 +76,9 @@ func (d *Device) Reboot(ctx context.Context, target RebootTarget) error {
 		return err
 	}
 	stop := watch(ctx, h)
-	said, rerr := io.ReadAll(io.LimitReader(h.r, 4096))
+	// The stream ends as the device goes down, cleanly or not: only what
+	// the device said matters.
+	said, _ := io.ReadAll(io.LimitReader(h.r, 4096))
 	stop()
 	h.Close()
 	d.forgetFeatures()
@@ -86,7 +88,6 @@ func (d *Device) Reboot(ctx context.Context, target RebootTarget) error {
 	if text := strings.TrimSpace(string(said)); text != "" {
 		return &Error{Op: "reboot", Serial: d.serial, Msg: "the device refused: " + text}
 	}
-	_ = rerr // the stream ends as the device goes down, cleanly or not
 	tick := time.NewTicker(rebootPoll)
 	defer tick.Stop()
 	for {

@@ -244,6 +244,13 @@ func (d *Device) Commands() []string {
 	return append([]string(nil), d.commands...)
 }
 
+// Rebooting reports whether a reboot has the device away.
+func (d *Device) Rebooting() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.rebooting != nil
+}
+
 // Reboots counts the reboots the device went through.
 func (d *Device) Reboots() int {
 	d.mu.Lock()
