@@ -21,12 +21,10 @@ func TestParseDumpsysPackageRealDevices(t *testing.T) {
 			install.Package{Name: "com.lufthansa.android.lufthansa", VersionCode: 10210, VersionName: "4.7.1", TargetSDK: 18}},
 		// An updated system app: the running version is under Packages:,
 		// the system image's (9083448) under Hidden system packages:.
-		{"android7-gms-updated-system-app.txt", "com.google.android.gms",
+		{"android7-gms-updated-system-app.excerpt.txt", "com.google.android.gms",
 			install.Package{Name: "com.google.android.gms", VersionCode: 11062448, VersionName: "11.0.62 (448-160311229)", TargetSDK: 23}},
 		{"wearos-updated-system-app.txt", "com.tekartik.package1",
 			install.Package{Name: "com.tekartik.package1", VersionCode: 20, VersionName: "1.0.16", MinSDK: 27, TargetSDK: 36}},
-		{"android-recent-package2.txt", "com.tekartik.package2",
-			install.Package{Name: "com.tekartik.package2", VersionCode: 248, VersionName: "1.4.73", MinSDK: 26, TargetSDK: 36}},
 	} {
 		text := readReal(t, tc.file)
 		got, err := install.ParseDumpsysPackage(text, tc.pkg)
@@ -62,10 +60,11 @@ func TestParseDumpsysPackageEdges(t *testing.T) {
 	if _, err := install.ParseDumpsysPackage(hiddenOnly, "com.tekartik.package1"); !errors.Is(err, install.ErrPackageNotFound) {
 		t.Errorf("a package only under Hidden system packages: %v; want ErrPackageNotFound", err)
 	}
-	// Windows line ends, as a capture on a Windows host has them.
-	crlf := strings.ReplaceAll(readReal(t, "android-recent-package2.txt"), "\n", "\r\n")
-	if p, err := install.ParseDumpsysPackage(crlf, "com.tekartik.package2"); err != nil || p.VersionName != "1.4.73" {
-		t.Errorf("CRLF: %+v, %v", p, err)
+	// Windows line ends and a byte-order mark, as a capture saved on a
+	// Windows host has them.
+	crlf := "\ufeff" + strings.ReplaceAll(readReal(t, "android4-lufthansa.txt"), "\n", "\r\n")
+	if p, err := install.ParseDumpsysPackage(crlf, "com.lufthansa.android.lufthansa"); err != nil || p.VersionName != "4.7.1" || p.VersionCode != 10210 {
+		t.Errorf("CRLF and BOM: %+v, %v", p, err)
 	}
 	for name, tc := range map[string]struct{ text, want string }{
 		"bad versionCode": {"Packages:\n  Package [a.b] (1):\n    versionCode=x1 targetSdk=29\n    versionName=1\n", `versionCode "x1": want an integer`},

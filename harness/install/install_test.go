@@ -251,3 +251,53 @@ func mustRead(t testing.TB, path string) []byte {
 	}
 	return b
 }
+
+// TestInstallFailureTexts feeds the texts real devices printed (see
+// testdata/real/SOURCES.md) through an install and checks the code read
+// from each.
+func TestInstallFailureTexts(t *testing.T) {
+	texts := []struct{ text, code string }{
+		{"Failure [INSTALL_FAILED_VERSION_DOWNGRADE]", "INSTALL_FAILED_VERSION_DOWNGRADE"},
+		{"Failure [INSTALL_FAILED_VERSION_DOWNGRADE: Downgrade detected: Update version code 34 is older than current 35]", "INSTALL_FAILED_VERSION_DOWNGRADE"},
+		{"Failure [INSTALL_PARSE_FAILED_NO_CERTIFICATES: Failed to collect certificates from /data/app/vmdl989030062.tmp/base.apk: Attempt to get length of null array]", "INSTALL_PARSE_FAILED_NO_CERTIFICATES"},
+		{"Error: APK content must be streamed", ""},
+		{"", ""},
+	}
+	next := 0
+	srv := simtest.ADBServer(t)
+	fd := fakedevice.Start(t, fakedevice.Config{Installer: func(string, []byte) fakedevice.Outcome {
+		out := fakedevice.Outcome{Text: texts[next].text}
+		next++
+		return out
+	}})
+	c := srv.Client()
+	ctx := bounded(t)
+	if err := c.Connect(ctx, fd.Serial()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitForState(ctx, fd.Serial(), adb.StateDevice); err != nil {
+		t.Fatal(err)
+	}
+	apk := inspect(t, apktest.New(t).Build(apktest.Manifest{Package: "com.example.texts", VersionCode: 1, VersionName: "1"}))
+	for _, tc := range texts {
+		_, err := install.Install(ctx, c.Device(fd.Serial()), apk, install.Options{})
+		var ie *install.Error
+		if !errors.As(err, &ie) || !errors.Is(err, install.ErrRefused) || ie.Code != tc.code {
+			t.Errorf("device says %q: %v (code %q); want ErrRefused with code %q", tc.text, err, codeOf(ie), tc.code)
+			continue
+		}
+		if tc.text != "" && ie.Text != tc.text {
+			t.Errorf("device says %q; the error carries %q", tc.text, ie.Text)
+		}
+		if tc.text == "" && !strings.Contains(err.Error(), "printed nothing") {
+			t.Errorf("silent package manager: %v", err)
+		}
+	}
+}
+
+func codeOf(e *install.Error) string {
+	if e == nil {
+		return ""
+	}
+	return e.Code
+}
