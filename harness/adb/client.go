@@ -1,11 +1,15 @@
 // Package adb is the harness's ADB layer: everything in wmpf-hil that talks to
 // a device goes through it. It speaks the adb server's host protocol (the
-// socket on port 5037 by default) and uses github.com/electricbubble/gadb for
-// the requests that library serves well (server version, connect,
-// disconnect, forwards). It adds what that library lacks: shell protocol v2
-// with stdout, stderr and exit status apart; streaming shells delivering lines
-// as they arrive, cancelled by a context; device tracking; contexts and clear
-// errors everywhere; and starting an isolated adb server for tests and runs.
+// socket on port 5037 by default) itself: shell protocol v2 with stdout,
+// stderr and exit status apart; streaming shells delivering lines as they
+// arrive; exec with raw bytes both ways; the sync protocol (push, pull,
+// stat); reboot and waiting for boot; screenshots; device tracking; and
+// starting an isolated adb server for tests and runs.
+//
+// Every call takes a context and honours it: when the context ends, the
+// call's connection is closed and the call returns; no goroutine of this
+// package outlives the context it was started with. (docs/adb.md says why
+// github.com/electricbubble/gadb, which knows no context, is not used here.)
 package adb
 
 import (
@@ -21,8 +25,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/electricbubble/gadb"
 )
 
 // DefaultServerAddr is where adb clients look for the server by default.
@@ -111,10 +113,15 @@ func (h *hostConn) Close() error {
 	return err
 }
 
-// watch closes the connection when ctx ends; call the returned stop when done.
+// watch unblocks every read and write of the connection when ctx ends (by
+// a deadline in the past); call the returned stop when done. It starts no
+// goroutine until ctx ends, and the one it then starts returns at once.
 func watch(ctx context.Context, nc net.Conn) (stop func() bool) {
-	return context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+	return context.AfterFunc(ctx, func() { nc.SetDeadline(deadlinePast) })
 }
+
+// deadlinePast is a deadline that has passed: it fails pending I/O at once.
+var deadlinePast = time.Unix(1, 0)
 
 // request sends one host-protocol request and reads OKAY or FAIL.
 func (h *hostConn) request(req string) error {
@@ -212,47 +219,15 @@ func (c *Client) query(ctx context.Context, op, serial, req string) (string, err
 
 // Version returns the server's protocol version (41 for platform-tools 29+).
 func (c *Client) Version(ctx context.Context) (int, error) {
-	type result struct {
-		v   int
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		g, err := c.gadb()
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		v, err := g.ServerVersion()
-		ch <- result{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, wrap(ctx, "version", "", r.err)
-	case <-ctx.Done():
-		return 0, &Error{Op: "version", Err: context.Cause(ctx)}
-	}
-}
-
-// gadb returns a gadb client of the same server.
-func (c *Client) gadb() (gadb.Client, error) {
-	host, port, err := net.SplitHostPort(c.addr)
+	text, err := c.query(ctx, "version", "", "host:version")
 	if err != nil {
-		return gadb.Client{}, &Error{Op: "dial", Msg: "bad server address " + c.addr, Err: err}
+		return 0, err
 	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return gadb.Client{}, &Error{Op: "dial", Msg: "bad server port " + port, Err: err}
+	v, perr := strconv.ParseUint(strings.TrimSpace(text), 16, 32)
+	if perr != nil {
+		return 0, &Error{Op: "version", Kind: ErrProtocol, Msg: fmt.Sprintf("version %q is not hexadecimal", text)}
 	}
-	g, err := gadb.NewClientWith(host, p)
-	if err != nil {
-		kind := error(nil)
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			kind = ErrServerUnavailable
-		}
-		return gadb.Client{}, &Error{Op: "dial", Kind: kind, Msg: "no adb server at " + c.addr, Err: err}
-	}
-	return g, nil
+	return int(v), nil
 }
 
 // State of a device as the adb server lists it.
@@ -372,8 +347,7 @@ func (c *Client) Connect(ctx context.Context, hostport string) error {
 	if err != nil {
 		return wrap(ctx, "connect", hostport, err)
 	}
-	_ = h.SetReadDeadline(time.Now().Add(2 * time.Second))
-	_, _ = io.Copy(io.Discard, h.r)
+	h.drain(ctx)
 	msg = strings.TrimSpace(msg)
 	switch {
 	case strings.HasPrefix(msg, "connected to"), strings.HasPrefix(msg, "already connected to"):
@@ -384,49 +358,54 @@ func (c *Client) Connect(ctx context.Context, hostport string) error {
 	return &Error{Op: "connect", Serial: hostport, Kind: ErrConnectFailed, Msg: msg}
 }
 
-// Disconnect asks the server to drop a network device.
+// Disconnect asks the server to drop a network device. A serial the server
+// does not know is ErrDeviceNotFound.
 func (c *Client) Disconnect(ctx context.Context, hostport string) error {
-	host, port, err := splitHostPort(hostport)
-	if err != nil {
+	if _, _, err := splitHostPort(hostport); err != nil {
 		return &Error{Op: "disconnect", Serial: hostport, Err: err}
 	}
-	return c.viaGadb(ctx, "disconnect", hostport, func(g gadb.Client) error { return g.Disconnect(host, port) })
+	h, err := c.dial(ctx, "disconnect", hostport)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	defer watch(ctx, h)()
+	if err := h.request("host:disconnect:" + hostport); err != nil {
+		return wrap(ctx, "disconnect", hostport, err)
+	}
+	msg, err := h.readBlock()
+	if err != nil {
+		return wrap(ctx, "disconnect", hostport, err)
+	}
+	h.drain(ctx)
+	if msg = strings.TrimSpace(msg); !strings.HasPrefix(msg, "disconnected") {
+		return &Error{Op: "disconnect", Serial: hostport, Kind: classifyFail(msg), Msg: msg}
+	}
+	return nil
 }
 
-// viaGadb runs a gadb call, which knows no context, so that the caller's
-// context still bounds the wait.
-func (c *Client) viaGadb(ctx context.Context, op, serial string, fn func(gadb.Client) error) error {
-	ch := make(chan error, 1)
-	go func() {
-		g, err := c.gadb()
-		if err != nil {
-			ch <- err
-			return
-		}
-		ch <- fn(g)
-	}()
-	select {
-	case err := <-ch:
-		if err == nil {
-			return nil
-		}
-		var ae *Error
-		if errors.As(err, &ae) {
-			ae.Op, ae.Serial = op, serial
-			return ae
-		}
-		msg := err.Error()
-		msg = strings.TrimPrefix(msg, "adb "+op+": ")
-		msg = strings.TrimPrefix(msg, "command failed: ")
-		e := &Error{Op: op, Serial: serial, Msg: msg, Kind: classifyFail(msg)}
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			e.Kind, e.Msg, e.Err = ErrServerUnavailable, "", err
-		}
-		return e
-	case <-ctx.Done():
-		return &Error{Op: op, Serial: serial, Err: context.Cause(ctx)}
+// drain reads until the server closes the connection, for at most
+// drainWait (less if ctx ends sooner). The adb 29 server can crash when a
+// client closes a connect or disconnect request before the server closes
+// its end; the adb command reads to the end, and so does this layer.
+func (h *hostConn) drain(ctx context.Context) {
+	deadline := time.Now().Add(drainWait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
+	if ctx.Err() != nil {
+		return
+	}
+	_ = h.SetReadDeadline(deadline)
+	if ctx.Err() != nil {
+		// ctx ended between the check and the deadline: keep its deadline.
+		_ = h.SetReadDeadline(deadlinePast)
+	}
+	_, _ = io.Copy(io.Discard, h.r)
 }
+
+// drainWait bounds drain.
+const drainWait = 2 * time.Second
 
 func splitHostPort(hostport string) (string, int, error) {
 	host, port, err := net.SplitHostPort(hostport)

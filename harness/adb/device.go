@@ -17,10 +17,8 @@ type Device struct {
 	c      *Client
 	serial string
 
-	once     sync.Once
-	v2       bool
-	featErr  error
-	features []string
+	mu       sync.Mutex
+	features []string // cached banner features; nil until asked
 }
 
 // Device returns a handle on the device with the given serial. Nothing is
@@ -46,32 +44,59 @@ func (d *Device) State(ctx context.Context) (State, error) {
 	return State(strings.TrimSpace(s)), nil
 }
 
-// Features lists what the device said it implements in its banner.
+// Features lists what the device said it implements in its banner
+// (shell_v2, cmd, stat_v2, abb_exec, ...). It asks the server each time;
+// the handle keeps the answer for the decisions it makes itself.
 func (d *Device) Features(ctx context.Context) ([]string, error) {
 	s, err := d.c.query(ctx, "features", d.serial, "host-serial:"+d.serial+":features")
 	if err != nil {
 		return nil, err
 	}
-	return strings.Split(strings.TrimSpace(s), ","), nil
+	// A banner that ends in a NUL (as older adbd and the simulator send
+	// it) leaves the NUL on the last feature in the server's list.
+	list := []string{}
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.Trim(f, "\x00 \t\r\n"); f != "" {
+			list = append(list, f)
+		}
+	}
+	d.mu.Lock()
+	d.features = list
+	d.mu.Unlock()
+	return list, nil
 }
 
-// shellV2 reports, once per handle, whether the device speaks shell v2.
-func (d *Device) shellV2(ctx context.Context) (bool, error) {
-	d.once.Do(func() {
-		d.features, d.featErr = d.Features(ctx)
-		for _, f := range d.features {
-			if f == "shell_v2" {
-				d.v2 = true
-			}
+// HasFeature reports whether the device's banner lists the feature. The
+// first call on a handle asks the server; later calls use its answer until
+// the device reboots (WaitBoot asks again).
+func (d *Device) HasFeature(ctx context.Context, name string) (bool, error) {
+	d.mu.Lock()
+	list := d.features
+	d.mu.Unlock()
+	if list == nil {
+		var err error
+		if list, err = d.Features(ctx); err != nil {
+			return false, err
 		}
-	})
-	if d.featErr != nil {
-		// Try again next time: the device may come back.
-		err := d.featErr
-		d.once = sync.Once{}
-		return false, err
 	}
-	return d.v2, nil
+	for _, f := range list {
+		if f == name {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// forgetFeatures drops the cached features: the device may have changed.
+func (d *Device) forgetFeatures() {
+	d.mu.Lock()
+	d.features = nil
+	d.mu.Unlock()
+}
+
+// shellV2 reports whether the device speaks shell v2.
+func (d *Device) shellV2(ctx context.Context) (bool, error) {
+	return d.HasFeature(ctx, "shell_v2")
 }
 
 // open connects to the device through the server and opens a service.
