@@ -264,7 +264,9 @@ func ParseDevicesLong(text string) []DeviceInfo {
 	var out []DeviceInfo
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimRight(line, "\r")
-		if strings.TrimSpace(line) == "" {
+		// The adb command prints a header the server's reply lacks; a
+		// daemon starting prints "* daemon …" lines.
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "List of devices attached") || strings.HasPrefix(line, "* ") {
 			continue
 		}
 		var serial, rest string

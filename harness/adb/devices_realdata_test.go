@@ -11,9 +11,9 @@ import (
 
 // What `adb devices -l` printed on users' machines (testdata/real;
 // SOURCES.md says where each comes from, serials partly masked).
-// ParseDevicesLong reads the server's answer to host:devices-l, which the
-// adb command prints after its own first line, "List of devices attached";
-// the tests take that line off as the command does not send it to servers.
+// ParseDevicesLong reads the server's answer to host:devices-l, and the
+// adb command's output, whose first line "List of devices attached" it
+// skips: the files are read as printed.
 func TestRealDevicesLong(t *testing.T) {
 	cases := []struct {
 		file string
@@ -36,8 +36,7 @@ func TestRealDevicesLong(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		text := strings.TrimPrefix(string(b), "List of devices attached\n")
-		got := adb.ParseDevicesLong(text)
+		got := adb.ParseDevicesLong(string(b))
 		if len(got) != 1 || got[0] != c.want {
 			t.Errorf("%s:\n got %+v\nwant %+v", c.file, got, c.want)
 		}

@@ -22,51 +22,6 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
 )
 
-func TestSimulatedDevicePushStatPull(t *testing.T) {
-	_, _, d := setup(t)
-	ctx := bounded(t)
-	data := randomBytes(t, 2*64*1024+99)
-	mtime := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	const remote = "/data/local/tmp/wmpf-hil-push.bin"
-	if err := d.Push(ctx, bytes.NewReader(data), remote, 0o640, mtime); err != nil {
-		t.Fatal(err)
-	}
-	st, err := d.Stat(ctx, remote)
-	if err != nil || st.Size != int64(len(data)) || st.Mode.Perm() != 0o640 || !st.ModTime.Equal(mtime) {
-		t.Fatalf("Stat = %+v, %v; want %d bytes, 0640, %s", st, err, len(data), mtime)
-	}
-	var got bytes.Buffer
-	if _, err := d.Pull(ctx, remote, &got); err != nil || !bytes.Equal(got.Bytes(), data) {
-		t.Fatalf("Pull: %d bytes, %v; want the %d pushed", got.Len(), err, len(data))
-	}
-	if _, err := d.Stat(ctx, "/data/local/tmp/wmpf-hil-none"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("Stat of a missing file: %v", err)
-	}
-	if _, err := d.Pull(ctx, "/data/local/tmp/wmpf-hil-none", &got); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("Pull of a missing file: %v", err)
-	}
-	if out, err := d.Run(ctx, "ls "+remote); err != nil || !strings.Contains(out, "wmpf-hil-push.bin") {
-		t.Errorf("the shell does not see the pushed file: %q, %v", out, err)
-	}
-}
-
-func TestSimulatedDeviceExecOutAndScreencap(t *testing.T) {
-	_, _, d := setup(t)
-	ctx := bounded(t)
-	out, err := d.ExecOut(ctx, "echo exec-out")
-	if err != nil || string(out) != "exec-out\n" {
-		t.Fatalf("ExecOut = %q, %v", out, err)
-	}
-	img, err := d.Screencap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := png.DecodeConfig(bytes.NewReader(img))
-	if err != nil || cfg.Width == 0 || cfg.Height == 0 {
-		t.Fatalf("screencap: %+v, %v", cfg, err)
-	}
-}
-
 func TestSimulatedDeviceRebootWaitBoot(t *testing.T) {
 	srv, dev, d := setup(t)
 	ctx := bounded(t)

@@ -1,7 +1,6 @@
 package framework
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,9 +16,6 @@ import (
 
 // ScreenshotFile is the name of a failure's screenshot in its evidence.
 const ScreenshotFile = "screenshot.png"
-
-// pngMagic starts every PNG file.
-var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
 // captureEvidence keeps what the device showed when an attempt failed:
 // the contract events and logcat lines since the cell started, a
@@ -57,10 +53,8 @@ func captureEvidence(c *cell, sr ginkgo.SpecReport) ([]string, string) {
 // deviceEvidence reads the device's screen, UI tree, activities and
 // processes, and the WeChat side's view of the cell's calls.
 func (d *Device) deviceEvidence(ctx context.Context, files map[string][]byte) {
-	if res, err := d.ADB.Shell(ctx, "screencap -p"); err != nil {
-		files["screenshot-error.txt"] = []byte(fmt.Sprintf("screencap -p failed: %v\n", err))
-	} else if png := res.Stdout; !bytes.HasPrefix(png, pngMagic) {
-		files["screenshot-error.txt"] = []byte(fmt.Sprintf("screencap -p did not give a PNG; it gave %d bytes: %q\n", len(png), clip(append(png, res.Stderr...), 200)))
+	if png, err := d.ADB.Screencap(ctx); err != nil {
+		files["screenshot-error.txt"] = []byte(fmt.Sprintf("exec-out screencap -p: %v\n", err))
 	} else {
 		files[ScreenshotFile] = png
 	}
@@ -103,11 +97,3 @@ func (d *Device) deviceEvidence(ctx context.Context, files map[string][]byte) {
 		}
 	}
 }
-
-func clip(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[:n]
-	}
-	return b
-}
-
