@@ -3,7 +3,6 @@ package adb_test
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
