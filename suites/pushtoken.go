@@ -55,7 +55,8 @@ var _ = framework.Describe("Push token", Label("push-token"), func() {
 		for _, e := range d.Log.Since(after) {
 			Expect(e.Name).NotTo(Equal(contract.EvHostStarted), "the host app restarted to get its new token (%s): it must refresh without a restart", e.Raw)
 		}
-		Expect(next.Int("expireTime")).To(BeNumerically(">", exp), "the new token expires no later than the old one")
+		nextExp, _ := next.Int("expireTime")
+		Expect(nextExp).To(BeNumerically(">", exp), "the new token (%s) expires no later than the old one", next.Raw)
 
 		By("placing a call once the first token has expired")
 		if wait := time.Until(expires.Add(500 * time.Millisecond)); wait > 0 {

@@ -309,7 +309,10 @@ func (c *Call) Measure(ctx context.Context, max time.Duration) latency.Call {
 // HookLagTolerance. A device whose logcat has no such line is not judged.
 func (c *Call) checkWitness(push, launch contract.Event) {
 	ginkgo.GinkgoHelper()
-	ws := c.Device.Log.Witnesses(push.Time, device.WitnessStart, device.WMPFPackage+"/")
+	// The system's lines since the call was placed, on the device's clock
+	// (the hook lines' own stamps cannot bound them: they may be late).
+	placed := c.Placed.Add(-c.Device.ToHost(push.Time).Sub(push.Time))
+	ws := c.Device.Log.Witnesses(placed, device.WitnessStart, device.WMPFPackage+"/")
 	if len(ws) == 0 {
 		return
 	}
