@@ -27,6 +27,9 @@ type Config struct {
 	LogBufferBytes int
 	// Seed drives the randomness (pid gaps, record hashes, sizes).
 	Seed int64
+	// InstallAPK gives code to packages installed from APK files; nil:
+	// they get none (see InstallFunc).
+	InstallAPK InstallFunc
 }
 
 // Size is a width and height in pixels.
@@ -62,6 +65,7 @@ type System struct {
 	startL        map[int]func(*Process)
 	resumedL      map[int]*eventQueue[*Activity]
 	hashes        map[uint32]bool
+	sessions      map[int]*installSession
 
 	initProc, zygote, systemServer, adbd, launcherProc, systemui *Process
 }
@@ -200,6 +204,7 @@ func New(cfg Config) (*System, error) {
 		startL:    map[int]func(*Process){},
 		resumedL:  map[int]*eventQueue[*Activity]{},
 		hashes:    map[uint32]bool{},
+		sessions:  map[int]*installSession{},
 		nextUid:   10100,
 		settings: map[string]map[string]string{
 			"system": {"screen_brightness": "102", "screen_off_timeout": "60000", "font_scale": "1.0", "time_12_24": "24"},
