@@ -48,6 +48,16 @@ func (a *APK) Size() int { return len(a.data) }
 // Bytes returns the file's content; it must not be modified.
 func (a *APK) Bytes() []byte { return a.data }
 
+// Has reports whether the APK has an entry of that name.
+func (a *APK) Has(name string) bool {
+	for _, f := range a.zr.File {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // File returns the content of one entry of the APK (e.g. "assets/x.json").
 func (a *APK) File(name string) ([]byte, error) {
 	for _, f := range a.zr.File {

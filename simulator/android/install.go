@@ -169,7 +169,11 @@ func (s *System) commitSession(ss *installSession) (*Package, error) {
 		if err == nil {
 			return s.Package(base.Package), nil
 		}
-		if !errors.Is(err, ErrNoCode) {
+		var ie *InstallError
+		switch {
+		case errors.As(err, &ie):
+			return nil, ie
+		case !errors.Is(err, ErrNoCode):
 			return nil, installErr("INSTALL_FAILED_INTERNAL_ERROR", "%v", err)
 		}
 	}

@@ -74,12 +74,18 @@ func (s *Spec) DefectSet() profile.DefectSet {
 	return d
 }
 
+// deviceTimings are timing fields of the device, not of the app: a build
+// cannot change them.
+var deviceTimings = map[string]bool{"boot": true}
+
 // TimingNames lists the timing fields a build may override.
 func TimingNames() []string {
 	var out []string
 	t := reflect.TypeOf(profile.Timing{})
 	for i := range t.NumField() {
-		out = append(out, yamlName(t.Field(i)))
+		if n := yamlName(t.Field(i)); !deviceTimings[n] {
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -102,7 +108,7 @@ func (s *Spec) ApplyTiming(base profile.Timing) (profile.Timing, error) {
 		val := s.Timing[name]
 		idx := -1
 		for i := range v.NumField() {
-			if yamlName(v.Type().Field(i)) == name {
+			if yamlName(v.Type().Field(i)) == name && !deviceTimings[name] {
 				idx = i
 			}
 		}
@@ -137,4 +143,26 @@ func (s *Spec) Marshal() ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// TimingText is a profile's timing in build.json's form (unset
+// distributions left out).
+func TimingText(t profile.Timing) map[string]string {
+	out := map[string]string{}
+	v := reflect.ValueOf(t)
+	for i := range v.NumField() {
+		name := yamlName(v.Type().Field(i))
+		if deviceTimings[name] {
+			continue
+		}
+		switch x := v.Field(i).Interface().(type) {
+		case profile.Dist:
+			if !x.IsZero() {
+				out[name] = x.String()
+			}
+		case float64:
+			out[name] = strconv.FormatFloat(x, 'g', -1, 64)
+		}
+	}
+	return out
 }

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -74,7 +76,13 @@ type Timing struct {
 	LateListenerDelay Dist `yaml:"lateListenerDelay"`
 	// SlowLaunchFactor: with the slow-launch defect, Mini Program starts take this many times longer.
 	SlowLaunchFactor float64 `yaml:"slowLaunchFactor"`
+	// Boot: a reboot → sys.boot_completed=1 (optional; DefaultBoot when unset).
+	Boot Dist `yaml:"boot,omitempty"`
 }
+
+// DefaultBoot is the boot time of a profile that sets none: a few seconds,
+// short for tests (real devices take 20-60 s).
+var DefaultBoot = LogNormal(4*time.Second, 8*time.Second)
 
 // Load reads a profile file. A profile that inherits is completed from the
 // file of that name in the same directory.
@@ -167,7 +175,11 @@ func zeroFields(prefix string, v reflect.Value) []string {
 	var out []string
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
-		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		tag := strings.Split(f.Tag.Get("yaml"), ",")
+		name := tag[0]
+		if slices.Contains(tag[1:], "omitempty") {
+			continue // optional
+		}
 		fv := v.Field(i)
 		if d, ok := fv.Interface().(Dist); ok {
 			if d.IsZero() {

@@ -53,7 +53,7 @@ func (s *Service) startMiniProgram(p *android.Process, act *android.Activity, in
 			old.act.Finish()
 		}
 	}
-	t := s.cfg.Timing
+	t := s.timing()
 	d := s.cfg.Sampler.Sample(t.MPWarmStart)
 	kind := "warm"
 	if !warm {
@@ -63,7 +63,7 @@ func (s *Service) startMiniProgram(p *android.Process, act *android.Activity, in
 			d -= s.cfg.Sampler.Sample(t.PrefetchSaving)
 		}
 	}
-	if s.cfg.Defects.Has(profile.SlowLaunch) {
+	if s.defects().Has(profile.SlowLaunch) {
 		d = time.Duration(float64(d) * t.SlowLaunchFactor)
 	}
 	d = max(d, 50*time.Millisecond)
