@@ -6,6 +6,10 @@
 //
 // What is simulated:
 //
+//   - Boot and reboot: Shutdown hands the next boot what survives
+//     (packages, /data, settings, persist.*: Config.Restore); with
+//     Config.Booting sys.boot_completed stays unset until CompleteBoot
+//     broadcasts BOOT_COMPLETED; the reboot command calls Config.Power.
 //   - Boot: kernel threads, init (pid 1), ueventd, logd, lmkd,
 //     servicemanager, hwservicemanager, vold, surfaceflinger, zygote64,
 //     zygote, netd, adbd, system_server, SystemUI and the launcher
@@ -32,8 +36,14 @@
 //     new entries under a short lock and formats them outside it; a reader
 //     that falls behind by more than a ring's size misses the entries that
 //     were dropped (as with logd pruning).
-//   - Packages and the activity manager: Install/Uninstall, pm (list
-//     packages, path, dump, clear, uninstall), dumpsys package, activity
+//   - Packages and the activity manager: Install/Uninstall, installs of
+//     real APK files (pm install PATH, cmd package install -S SIZE from
+//     stdin as adb install streams it, install-create/write/commit/abandon
+//     sessions; a lite parse of the binary manifest, a v1 or v2/v3
+//     signature required but not verified, downgrade and signer checks,
+//     the package manager's failure texts; Config.InstallAPK gives such a
+//     package code), pm (list packages [--show-versioncode], path, dump,
+//     clear, uninstall), dumpsys package, activity
 //     resolution (explicit, MAIN/LAUNCHER by package, HOME, declared
 //     actions), tasks and a back stack, COLD/WARM/HOT launches with
 //     `am start -W` reporting, "START u0 {...}" and "Displayed ..." log
@@ -70,8 +80,9 @@
 // statistics and prune lists, here-documents, shell functions and case,
 // services, content providers, permissions beyond exported components and
 // shell/root, multiple users and displays, screen rotation, real input
-// dispatch (only taps by hit-testing), screencap and screenrecord, APK
-// installation from files, SELinux enforcement, and thread-level detail
+// dispatch (only taps by hit-testing), screencap and screenrecord, code in
+// APKs (the simulator's own code runs), verification of APK signatures,
+// SELinux enforcement, and thread-level detail
 // (ps -T shows processes only).
 //
 // Differences from the device worth knowing: `command not found` is
