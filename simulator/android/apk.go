@@ -191,16 +191,17 @@ func parseAPK(data []byte, path string, sdk int, certs bool) (a *APK, ierr *Inst
 	if err != nil {
 		return nil, installErr("INSTALL_PARSE_FAILED_UNEXPECTED_EXCEPTION", "Failed to parse %s", path)
 	}
+	if !checkBinaryXML(raw) {
+		return nil, installErr("INSTALL_PARSE_FAILED_UNEXPECTED_EXCEPTION", "Failed to parse %s", path)
+	}
 	x, err := androidbinary.NewXMLFile(bytes.NewReader(raw))
 	if err != nil {
 		return nil, installErr("INSTALL_PARSE_FAILED_UNEXPECTED_EXCEPTION", "Failed to parse %s", path)
 	}
-	var table *androidbinary.TableFile
-	if res, err := a.File("resources.arsc"); err == nil {
-		table, _ = androidbinary.NewTableFile(bytes.NewReader(res))
-	}
+	// Resources are not read: an attribute that refers to one (a label
+	// @string/app_name) stays a reference.
 	var m manifestXML
-	if err := x.Decode(&m, table, nil); err != nil {
+	if err := x.Decode(&m, nil, nil); err != nil {
 		return nil, installErr("INSTALL_PARSE_FAILED_UNEXPECTED_EXCEPTION", "Failed to parse %s", path)
 	}
 	if m.XMLName.Local != "manifest" {
@@ -270,6 +271,89 @@ func parseAPK(data []byte, path string, sdk int, certs bool) (a *APK, ierr *Inst
 		return nil, &InstallError{Code: "INSTALL_PARSE_FAILED_NO_CERTIFICATES", Msg: msg}
 	}
 	return a, nil
+}
+
+// checkBinaryXML checks the chunk structure of a binary XML file before
+// it is decoded: every chunk inside its parent, and every string pool's
+// counts, offsets and string lengths inside the pool, so that a crafted
+// manifest cannot make the decoder allocate more than the file holds.
+func checkBinaryXML(b []byte) bool {
+	if len(b) < 8 {
+		return false
+	}
+	u16 := func(c []byte, o uint64) uint64 { return uint64(binary.LittleEndian.Uint16(c[o:])) }
+	u32 := func(c []byte, o uint64) uint64 { return uint64(binary.LittleEndian.Uint32(c[o:])) }
+	hs, size := u16(b, 2), u32(b, 4)
+	if u16(b, 0) != 0x0003 || hs < 8 || size > uint64(len(b)) || size < hs {
+		return false
+	}
+	for off := hs; off+8 <= size; {
+		chs, cs := u16(b, off+2), u32(b, off+4)
+		if chs < 8 || cs < chs || off+cs > size {
+			return false
+		}
+		if u16(b, off) == 0x0001 && !checkStringPool(b[off:off+cs]) {
+			return false
+		}
+		off += cs
+	}
+	return true
+}
+
+func checkStringPool(c []byte) bool {
+	n := uint64(len(c))
+	if n < 28 {
+		return false
+	}
+	u32 := func(o uint64) uint64 { return uint64(binary.LittleEndian.Uint32(c[o:])) }
+	count, styles, flags, strStart, styleStart := u32(8), u32(12), u32(16), u32(20), u32(24)
+	if 28+4*(count+styles) > n || strStart > n || (styles > 0 && styleStart > n) {
+		return false
+	}
+	for i := uint64(0); i < count; i++ {
+		p := strStart + u32(28+4*i)
+		if flags&(1<<8) != 0 { // UTF-8: two lengths (1 or 2 bytes each), bytes, NUL
+			for k := 0; k < 2; k++ {
+				if p >= n {
+					return false
+				}
+				l := uint64(c[p])
+				p++
+				if l&0x80 != 0 {
+					if p >= n {
+						return false
+					}
+					l = (l&0x7f)<<8 | uint64(c[p])
+					p++
+				}
+				if k == 1 && p+l > n {
+					return false
+				}
+			}
+			continue
+		}
+		if p+2 > n { // UTF-16: length (1 or 2 units), units, NUL
+			return false
+		}
+		l := uint64(binary.LittleEndian.Uint16(c[p:]))
+		p += 2
+		if l&0x8000 != 0 {
+			if p+2 > n {
+				return false
+			}
+			l = (l&0x7fff)<<16 | uint64(binary.LittleEndian.Uint16(c[p:]))
+			p += 2
+		}
+		if p+2*l > n {
+			return false
+		}
+	}
+	for i := uint64(0); i < styles; i++ {
+		if styleStart+u32(28+4*(count+i))+12 > n {
+			return false
+		}
+	}
+	return true
 }
 
 // packageNameProblem is PackageParser.validateName's complaint about a
