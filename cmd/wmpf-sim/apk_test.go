@@ -1,8 +1,10 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,9 +52,19 @@ func TestAPKCommandWritesASignedSimulatedBuild(t *testing.T) {
 
 func readSpec(t *testing.T, apk string) *build.Spec {
 	t.Helper()
-	out, err := exec.Command("unzip", "-p", apk, build.SpecPath).Output()
+	zr, err := zip.OpenReader(apk)
 	if err != nil {
-		t.Fatalf("unzip %s: %v", apk, err)
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	f, err := zr.Open(build.SpecPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
 	}
 	s, err := build.ParseSpec(out)
 	if err != nil {
