@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"slices"
 	"strconv"
@@ -67,14 +69,27 @@ type DeviceConfig struct {
 // Device is a running simulated device.
 type Device struct {
 	cfg     DeviceConfig
-	sys     *android.System
-	adbd    *adbd.Server
-	wmpf    *wmpf.Service
-	app     *hostapp.App
-	defects profile.DefectSet
+	addr    string
 	truth   *wechat.DeviceClient
+	sampler *profile.Sampler
+	// ctx lives as long as the device; Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	sys       *android.System
+	adbd      *adbd.Server
+	wmpf      *wmpf.Service
+	app       *hostapp.App
+	build     *hostBuild // the host-app build installed; nil: the reference build
+	defects   profile.DefectSet
+	boots     int
+	rebooting bool
+	up        chan struct{} // closed when the reboot in progress ends
+	closed    bool
 
 	closeOnce sync.Once
+	wg        sync.WaitGroup // reboots and app restarts
 	truthWG   sync.WaitGroup
 	pushes    atomic.Int64
 }
@@ -92,8 +107,7 @@ func NewDevice(ctx context.Context, cfg DeviceConfig) (*Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
-	auth, err := adbd.ParseAuthMode(cfg.Auth)
-	if err != nil {
+	if _, err := adbd.ParseAuthMode(cfg.Auth); err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
 	addr := cfg.Addr
@@ -111,8 +125,47 @@ func NewDevice(ctx context.Context, cfg DeviceConfig) (*Device, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = int64(port)*7919 + 1
 	}
-	pd := cfg.Profile.Device
-	sys, err := android.New(android.Config{
+	if cfg.HostPackage == "" {
+		cfg.HostPackage = hostapp.DefaultPackage
+	}
+	d := &Device{cfg: cfg, addr: ln.Addr().String(), defects: defects, sampler: profile.NewSampler(cfg.Seed)}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	if cfg.WeChatURL != "" {
+		d.truth = &wechat.DeviceClient{BaseURL: cfg.WeChatURL, SN: cfg.SN, ModelID: cfg.Profile.Device.ModelID}
+	}
+	fail := func(err error) (*Device, error) {
+		ln.Close()
+		d.cancel()
+		if d.sys != nil {
+			d.sys.Close()
+		}
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	if d.sys, err = d.bootSystem(nil, false, cfg.ClockOffset); err != nil {
+		return fail(fmt.Errorf("boot: %w", err))
+	}
+	timing, _ := d.behaviour()
+	if d.wmpf, err = d.installWMPF(d.sys, timing); err != nil {
+		return fail(err)
+	}
+	if d.app, err = d.installHostApp(d.sys, nil); err != nil {
+		return fail(err)
+	}
+	if d.adbd, err = adbd.Start(d.adbdConfig(ln)); err != nil {
+		return fail(err)
+	}
+	if err := d.app.Boot(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("simulator: start host app: %w", err)
+	}
+	return d, nil
+}
+
+// bootSystem boots the simulated Android system: the first boot, or a
+// reboot that keeps what restore holds. Each boot draws other pids.
+func (d *Device) bootSystem(restore *android.Persistent, booting bool, clockOffset time.Duration) (*android.System, error) {
+	pd := d.cfg.Profile.Device
+	return android.New(android.Config{
 		Props: map[string]string{
 			"ro.product.manufacturer":  pd.Manufacturer,
 			"ro.product.brand":         pd.Brand,
@@ -121,56 +174,74 @@ func NewDevice(ctx context.Context, cfg DeviceConfig) (*Device, error) {
 			"ro.product.device":        pd.Name,
 			"ro.build.version.release": pd.Release,
 			"ro.build.version.sdk":     strconv.Itoa(pd.SDK),
-			"ro.serialno":              cfg.SN,
+			"ro.serialno":              d.cfg.SN,
 			"persist.wmpf.model_id":    pd.ModelID,
 		},
-		Clock:  android.ClockConfig{Offset: cfg.ClockOffset, DriftPPM: cfg.ClockDriftPPM},
-		Rooted: !cfg.NotRooted,
-		Seed:   cfg.Seed,
+		Clock:      android.ClockConfig{Offset: clockOffset, DriftPPM: d.cfg.ClockDriftPPM},
+		Rooted:     !d.cfg.NotRooted,
+		Seed:       d.cfg.Seed + int64(d.boots)*104729,
+		InstallAPK: d.installAPK,
+		Restore:    restore,
+		Booting:    booting,
+		Power:      d.power,
 	})
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("simulator: boot: %w", err)
+}
+
+// behaviour is the timing and the defects of the host-app build installed.
+func (d *Device) behaviour() (profile.Timing, profile.DefectSet) {
+	d.mu.Lock()
+	b, defects := d.build, d.defects
+	d.mu.Unlock()
+	base := d.cfg.Profile.Timing
+	if b == nil || b.spec == nil {
+		return base, defects
 	}
-	d := &Device{cfg: cfg, sys: sys, defects: defects}
-	sampler := profile.NewSampler(cfg.Seed)
-	if cfg.WeChatURL != "" {
-		d.truth = &wechat.DeviceClient{BaseURL: cfg.WeChatURL, SN: cfg.SN, ModelID: pd.ModelID}
+	t, err := b.spec.ApplyTiming(base)
+	if err != nil { // checked when it was installed
+		return base, defects
 	}
-	d.wmpf, err = wmpf.Install(wmpf.Config{System: sys, Timing: cfg.Profile.Timing, Defects: defects, Sampler: sampler,
-		Backend: cfg.WeChatURL, SN: cfg.SN, ModelID: pd.ModelID})
-	if err != nil {
-		sys.Close()
-		ln.Close()
-		return nil, fmt.Errorf("simulator: %w", err)
+	return t, defects
+}
+
+func (d *Device) installWMPF(sys *android.System, timing profile.Timing) (*wmpf.Service, error) {
+	d.mu.Lock()
+	defects := d.defects
+	d.mu.Unlock()
+	pd := d.cfg.Profile.Device
+	return wmpf.Install(wmpf.Config{System: sys, Timing: timing, Defects: defects, Sampler: d.sampler,
+		Backend: d.cfg.WeChatURL, SN: d.cfg.SN, ModelID: pd.ModelID})
+}
+
+// installHostApp installs the host app of the build installed (its APK,
+// behaviour), with the settings it had saved.
+func (d *Device) installHostApp(sys *android.System, settings *hostapp.Settings) (*hostapp.App, error) {
+	timing, defects := d.behaviour()
+	d.mu.Lock()
+	var apk *android.APK
+	if d.build != nil {
+		apk = d.build.apk
 	}
-	d.app, err = hostapp.Install(hostapp.Config{Package: cfg.HostPackage, System: sys, WMPF: d.wmpf, Timing: cfg.Profile.Timing,
-		Defects: defects, Sampler: sampler, Truth: d.reportTruth})
-	if err != nil {
-		sys.Close()
-		ln.Close()
-		return nil, fmt.Errorf("simulator: %w", err)
-	}
-	d.adbd, err = adbd.Start(adbd.Config{
+	wm := d.wmpf
+	d.mu.Unlock()
+	return hostapp.Install(hostapp.Config{Package: d.cfg.HostPackage, System: sys, WMPF: wm, Timing: timing,
+		Defects: defects, Sampler: d.sampler, Truth: d.reportTruth, APK: apk, Settings: settings})
+}
+
+// adbdConfig is the ADB daemon of the device, listening on ln.
+func (d *Device) adbdConfig(ln net.Listener) adbd.Config {
+	pd := d.cfg.Profile.Device
+	auth, _ := adbd.ParseAuthMode(d.cfg.Auth)
+	return adbd.Config{
 		Listener:   ln,
 		Banner:     adbd.Banner{Product: pd.Product, Model: pd.Model, Device: pd.Name},
 		Auth:       auth,
-		Shell:      sys,
-		FS:         sys,
-		Debuggable: !cfg.NotRooted,
-		Root:       !cfg.NotRooted,
-		Logf:       cfg.Logf,
-	})
-	if err != nil {
-		sys.Close()
-		ln.Close()
-		return nil, fmt.Errorf("simulator: %w", err)
+		Shell:      currentSystem{d},
+		FS:         currentSystem{d},
+		Debuggable: !d.cfg.NotRooted,
+		Root:       !d.cfg.NotRooted,
+		Reboot:     d.RebootHook,
+		Logf:       d.cfg.Logf,
 	}
-	if err := d.app.Boot(ctx); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("simulator: start host app: %w", err)
-	}
-	return d, nil
 }
 
 func shortModel(m string) string {
@@ -185,6 +256,30 @@ func shortModel(m string) string {
 		}
 	}
 	return string(out)
+}
+
+// currentSystem is the device's Android system as adbd sees it: the one
+// running now, which a reboot replaces.
+type currentSystem struct{ d *Device }
+
+func (c currentSystem) RunShell(ctx context.Context, req adbd.ShellRequest) int {
+	return c.d.System().RunShell(ctx, req)
+}
+
+func (c currentSystem) Stat(p string, root bool) (adbd.FileInfo, error) {
+	return c.d.System().Stat(p, root)
+}
+
+func (c currentSystem) ReadDir(p string, root bool) ([]adbd.FileInfo, error) {
+	return c.d.System().ReadDir(p, root)
+}
+
+func (c currentSystem) Open(p string, root bool) (io.ReadCloser, error) {
+	return c.d.System().Open(p, root)
+}
+
+func (c currentSystem) Create(p string, mode fs.FileMode, root bool) (adbd.FileWriter, error) {
+	return c.d.System().Create(p, mode, root)
 }
 
 func (d *Device) reportTruth(stage, groupID string, at time.Time) {
@@ -244,10 +339,10 @@ func (d *Device) loss() Loss {
 }
 
 // Serial is the device's adb serial: the address it listens on.
-func (d *Device) Serial() string { return d.adbd.Addr() }
+func (d *Device) Serial() string { return d.addr }
 
 // Addr is the same as Serial.
-func (d *Device) Addr() string { return d.adbd.Addr() }
+func (d *Device) Addr() string { return d.addr }
 
 // SN is the device's serial number as WMPF knows it.
 func (d *Device) SN() string { return d.cfg.SN }
@@ -259,35 +354,73 @@ func (d *Device) ModelID() string { return d.cfg.Profile.Device.ModelID }
 func (d *Device) Model() string { return d.cfg.Profile.Device.Model }
 
 // HostPackage is the host app's package.
-func (d *Device) HostPackage() string { return d.app.Package() }
+func (d *Device) HostPackage() string { return d.cfg.HostPackage }
+
+// HostVersion is the versionName of the host-app build installed.
+func (d *Device) HostVersion() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.app.Version()
+}
 
 // Profile is the device's profile.
 func (d *Device) Profile() *profile.Profile { return d.cfg.Profile }
 
-// Defects lists the defects switched on.
-func (d *Device) Defects() []string { return d.defects.List() }
+// Defects lists the defects switched on: those of the host-app build
+// installed (DeviceConfig.Defects for the reference build).
+func (d *Device) Defects() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.defects.List()
+}
 
-// System is the simulated Android system (for tests of the simulator).
-func (d *Device) System() *android.System { return d.sys }
+// System is the simulated Android system of the current boot (for tests
+// of the simulator).
+func (d *Device) System() *android.System {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sys
+}
+
+func (d *Device) server() *adbd.Server {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.adbd
+}
 
 // Freeze makes the device stop answering on its ADB connections, which stay
 // open, as a hung device does; Thaw resumes.
-func (d *Device) Freeze() { d.adbd.Freeze() }
+func (d *Device) Freeze() { d.server().Freeze() }
 
 // Thaw undoes Freeze.
-func (d *Device) Thaw() { d.adbd.Thaw() }
+func (d *Device) Thaw() { d.server().Thaw() }
 
 // DropConnections cuts the device's ADB connections, as a network drop does;
 // it keeps listening.
-func (d *Device) DropConnections() { d.adbd.DropConnections() }
+func (d *Device) DropConnections() { d.server().DropConnections() }
 
 // Close shuts the device down: its ADB listener and connections first, so
-// the adb server sees it go at once, then the system.
+// the adb server sees it go at once, then the system. A reboot in progress
+// stops.
 func (d *Device) Close() error {
 	var err error
 	d.closeOnce.Do(func() {
-		err = d.adbd.Close()
-		d.sys.Close()
+		d.mu.Lock()
+		d.closed = true
+		srv, sys := d.adbd, d.sys
+		d.mu.Unlock()
+		err = srv.Close()
+		d.cancel()
+		d.wg.Wait()
+		// A reboot may have brought up another system meanwhile.
+		d.mu.Lock()
+		srv2, sys2 := d.adbd, d.sys
+		d.mu.Unlock()
+		if srv2 != srv {
+			_ = srv2.Close()
+		}
+		sys.Close()
+		sys2.Close()
 		d.truthWG.Wait()
 	})
 	return err

@@ -5,6 +5,8 @@
 //	wmpf-sim call --api URL --token T --sn SN --room voice|video --caller NAME
 //	wmpf-sim profiles                       the device profiles in fixtures/profiles
 //	wmpf-sim defects                        the defects a device can have
+//	wmpf-sim apk -o FILE -version NAME [-version-code N] [-defect D]... [-package PKG]
+//	                                        a simulated host-app build (signed APK)
 //
 // Devices print "READY serial=127.0.0.1:<port> sn=<sn> model=<model>" once
 // they accept connections; the farm prints "API url=… token=…". Both run
@@ -32,6 +34,7 @@ var commands = []cli.Command{
 	{Name: "push", Summary: "send a push message through the push API (pushappmsg)", Run: runPush},
 	{Name: "profiles", Summary: "list device profiles", Run: runProfiles},
 	{Name: "defects", Summary: "list the defects a simulated device can have", Run: runDefects},
+	{Name: "apk", Summary: "make a simulated host-app build (a signed APK to adb install)", Run: runAPK},
 }
 
 func main() {

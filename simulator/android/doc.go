@@ -6,6 +6,11 @@
 //
 // What is simulated:
 //
+//   - Boot and reboot: Shutdown hands the next boot what survives
+//     (packages, /data, settings, persist.*: Config.Restore); with
+//     Config.Booting sys.boot_completed stays unset until CompleteBoot
+//     broadcasts BOOT_COMPLETED; the reboot command calls Config.Power.
+//
 //   - Boot: kernel threads, init (pid 1), ueventd, logd, lmkd,
 //     servicemanager, hwservicemanager, vold, surfaceflinger, zygote64,
 //     zygote, netd, adbd, system_server, SystemUI and the launcher
@@ -37,8 +42,14 @@
 //     that falls behind by more than a ring's size misses the entries that
 //     were dropped (as with logd pruning).
 //
-//   - Packages and the activity manager: Install/Uninstall, pm (list
-//     packages, path, dump, clear, uninstall), dumpsys package, activity
+//   - Packages and the activity manager: Install/Uninstall, installs of
+//     real APK files (pm install PATH, cmd package install -S SIZE from
+//     stdin as adb install streams it, install-create/write/commit/abandon
+//     sessions; a lite parse of the binary manifest, a v1 or v2/v3
+//     signature required but not verified, downgrade and signer checks,
+//     the package manager's failure texts; Config.InstallAPK gives such a
+//     package code), pm (list packages [--show-versioncode], path, dump,
+//     clear, uninstall), dumpsys package, activity
 //     resolution (explicit, MAIN/LAUNCHER by package, HOME, declared
 //     actions), tasks and a back stack, COLD/WARM/HOT launches with
 //     `am start -W` reporting, "START u0 {...}" and "Displayed ..." log
@@ -89,10 +100,11 @@
 // statistics and prune lists, here-documents, shell functions and case,
 // services, content providers, permissions beyond exported components and
 // shell/root, multiple users and displays, screen rotation, real input
-// dispatch (only taps by hit-testing), screenrecord, APK installation from
-// files, instrumentations (am instrument always reports the component
-// missing), app_process (so scrcpy's server cannot run), SELinux
-// enforcement, and thread-level detail (ps -T shows processes only).
+// dispatch (only taps by hit-testing), screenrecord, code in APKs (the
+// simulator's own code runs), verification of APK signatures,
+// instrumentations (am instrument always reports the component missing),
+// app_process (so scrcpy's server cannot run), SELinux enforcement, and
+// thread-level detail (ps -T shows processes only).
 //
 // Differences from the device worth knowing: `command not found` is
 // reported as "/system/bin/sh: NAME: not found"; `am start` exits 1 after

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -58,12 +59,16 @@ type Package struct {
 	Activities  []ActivityInfo
 	Receivers   []ReceiverInfo
 	App         App
+	// APK is the file the package was installed from (pm install, adb
+	// install); nil for a package the simulator installed itself.
+	APK *APK
 }
 
 type pkgState struct {
 	pkg       *Package
 	codePath  string
-	installed time.Time
+	installed time.Time // last install or update
+	first     time.Time // first install
 	hash      uint32
 	stopped   bool
 }
@@ -154,18 +159,26 @@ func (s *System) Install(pkg *Package) error {
 		return fmt.Errorf("install %s: %w", pkg.Name, ErrClosed)
 	}
 	old := s.packages[pkg.Name]
+	oldDir := ""
 	if old != nil {
 		if cp.Uid == 0 {
 			cp.Uid = old.pkg.Uid
 		}
+		if cp.APK == nil && old.pkg.APK != nil && old.pkg.App == nil && cp.App != nil {
+			// Code given back to a package restored after a reboot: it
+			// keeps the APK and version it was installed with.
+			cp.APK, cp.VersionName, cp.VersionCode = old.pkg.APK, old.pkg.VersionName, old.pkg.VersionCode
+		}
+		oldDir = old.codeDir()
 		s.stopPackageLocked(pkg.Name, "replace")
 	}
 	if cp.Uid == 0 {
 		cp.Uid = s.allocUidLocked()
 	}
-	s.installLocked(&cp)
+	ps := s.installLocked(&cp)
 	s.mu.Unlock()
 	s.afterDeaths()
+	s.installedFiles(ps, oldDir)
 	return nil
 }
 
@@ -205,7 +218,12 @@ func (s *System) randB64Locked() string {
 
 func (s *System) installLocked(p *Package) *pkgState {
 	ps := &pkgState{pkg: p, installed: s.clock.Now(), hash: s.newHashLocked()}
-	if old := s.packages[p.Name]; old != nil && !p.System {
+	ps.first = ps.installed
+	old := s.packages[p.Name]
+	if old != nil {
+		ps.first = old.first
+	}
+	if old != nil && !p.System && (p.APK == nil || p.APK == old.pkg.APK) {
 		ps.codePath = old.codePath
 	}
 	if ps.codePath == "" {
@@ -276,10 +294,17 @@ func (s *System) Uninstall(name string) error {
 		return fmt.Errorf("uninstall %s: %w", name, ErrNoSuchPackage)
 	}
 	s.stopPackageLocked(name, "uninstall")
+	ps := s.packages[name]
 	delete(s.packages, name)
 	s.refreshLauncherLocked()
 	s.mu.Unlock()
 	s.afterDeaths()
+	if ps.pkg.APK != nil {
+		s.fs.removeTree(ps.codeDir())
+		if parent := ps.codeDir()[:strings.LastIndexByte(ps.codeDir(), '/')]; strings.HasPrefix(parent, "/data/app/~~") {
+			s.fs.removeTree(parent)
+		}
+	}
 	return nil
 }
 
@@ -354,6 +379,9 @@ func cmdPm(c *cmdCtx) int {
 			return 1
 		}
 		c.outf("package:%s\n", ps.apk())
+		for _, sp := range splitNamesOf(ps.pkg) {
+			c.outf("package:%s/split_%s.apk\n", ps.codeDir(), sp)
+		}
 		return 0
 	case "dump":
 		if len(args) < 2 {
@@ -407,20 +435,18 @@ func cmdPm(c *cmdCtx) int {
 			}
 		}
 		return 0
-	case "install", "install-create":
-		if len(args) < 2 {
-			c.errf("Error: must either specify a package size or an APK file\n")
-			return 255
-		}
-		f := args[len(args)-1]
-		if _, err := s.fs.stat(c.abs(f)); err != nil {
-			c.errf("Error: Unable to open file: %s\nConsider using a file under /data/local/tmp/\nError: Can't open file: %s\n\nException occurred while executing 'install':\njava.lang.IllegalArgumentException: Error: Can't open file: %s\n", f, f, f)
-			return 255
-		}
-		c.outf("Failure [INSTALL_PARSE_FAILED_NOT_APK: Failed to parse %s: Failed to load asset path %s]\n", f, f)
-		return 1
+	case "install":
+		return pmInstall(c, args[1:])
+	case "install-create":
+		return pmInstallCreate(c, args[1:])
+	case "install-write":
+		return pmInstallWrite(c, args[1:])
+	case "install-commit":
+		return pmInstallCommit(c, args[1:])
+	case "install-abandon", "install-destroy":
+		return pmInstallAbandon(c, args[0], args[1:])
 	case "help", "-h":
-		c.outf("Package manager (package) commands:\n  help\n  path [--user USER_ID] PACKAGE\n  dump PACKAGE\n  list packages [-f] [-d] [-e] [-s] [-3] [-i] [-l] [-u] [-U] [FILTER]\n  clear PACKAGE\n  uninstall PACKAGE\n")
+		c.outf("Package manager (package) commands:\n  help\n  path [--user USER_ID] PACKAGE\n  dump PACKAGE\n  list packages [-f] [-d] [-e] [-s] [-3] [-i] [-l] [-u] [-U] [--show-versioncode] [FILTER]\n  clear PACKAGE\n  uninstall PACKAGE\n  install [-r] [-t] [-d] [-g] [-R] [-S BYTES] [PATH|-]\n  install-create [-r] [-t] [-d] [-g] [-S BYTES]\n  install-write [-S BYTES] SESSION_ID SPLIT_NAME [PATH|-]\n  install-commit SESSION_ID\n  install-abandon SESSION_ID\n")
 		return 0
 	}
 	c.errf("Unknown command: %s\n", args[0])
@@ -444,7 +470,7 @@ func lastNonOption(args []string) string {
 }
 
 func pmListPackages(c *cmdCtx, args []string) int {
-	var showPath, sysOnly, thirdOnly, showUid, showInstaller, disabledOnly bool
+	var showPath, sysOnly, thirdOnly, showUid, showInstaller, disabledOnly, showVersion bool
 	filter := ""
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -461,7 +487,9 @@ func pmListPackages(c *cmdCtx, args []string) int {
 			showInstaller = true
 		case "-d":
 			disabledOnly = true
-		case "-e", "-l", "-u", "-a", "--show-versioncode", "--apex-only":
+		case "--show-versioncode":
+			showVersion = true
+		case "-e", "-l", "-u", "-a", "--apex-only":
 		case "--user", "--uid":
 			i++
 		default:
@@ -492,6 +520,9 @@ func pmListPackages(c *cmdCtx, args []string) int {
 			line += ps.apk() + "="
 		}
 		line += n
+		if showVersion {
+			line += fmt.Sprintf(" versionCode:%d", ps.pkg.VersionCode)
+		}
 		if showInstaller {
 			line += "  installer=null"
 		}
@@ -552,6 +583,19 @@ func dumpPackage(c *cmdCtx, name string) {
 		b.WriteString("\n")
 	}
 	ts := ps.installed.In(s.Location()).Format("2006-01-02 15:04:05")
+	firstTS := ps.first.In(s.Location()).Format("2006-01-02 15:04:05")
+	minSdk, targetSdk, signing, sigHash := 21, 30, 2, ps.hash*2654435761
+	splits := "[base]"
+	if a := p.APK; a != nil {
+		minSdk, targetSdk, signing = a.MinSdk, a.TargetSdk, a.SigningScheme
+		if len(a.CertDigest) >= 8 {
+			h, _ := strconv.ParseUint(a.CertDigest[:8], 16, 32)
+			sigHash = uint32(h)
+		}
+		if names := splitNamesOf(p); len(names) > 0 {
+			splits = "[base, " + strings.Join(names, ", ") + "]"
+		}
+	}
 	flags := "[ HAS_CODE ALLOW_CLEAR_USER_DATA ALLOW_BACKUP ]"
 	if p.System {
 		flags = "[ SYSTEM HAS_CODE PERSISTENT ALLOW_CLEAR_USER_DATA ALLOW_BACKUP ]"
@@ -563,18 +607,18 @@ func dumpPackage(c *cmdCtx, name string) {
 	fmt.Fprintf(&b, "    codePath=%s\n    resourcePath=%s\n", ps.codeDir(), ps.codeDir())
 	fmt.Fprintf(&b, "    legacyNativeLibraryDir=%s/lib\n", ps.codeDir())
 	fmt.Fprintf(&b, "    primaryCpuAbi=%s\n    secondaryCpuAbi=null\n", s.GetProp("ro.product.cpu.abi"))
-	fmt.Fprintf(&b, "    versionCode=%d minSdk=21 targetSdk=30\n", p.VersionCode)
+	fmt.Fprintf(&b, "    versionCode=%d minSdk=%d targetSdk=%d\n", p.VersionCode, minSdk, targetSdk)
 	fmt.Fprintf(&b, "    versionName=%s\n", p.VersionName)
-	fmt.Fprintf(&b, "    splits=[base]\n    apkSigningVersion=2\n")
+	fmt.Fprintf(&b, "    splits=%s\n    apkSigningVersion=%d\n", splits, signing)
 	fmt.Fprintf(&b, "    applicationInfo=ApplicationInfo{%s %s}\n", hex(3), p.Name)
 	fmt.Fprintf(&b, "    flags=%s\n", flags)
 	fmt.Fprintf(&b, "    privateFlags=[ PRIVATE_FLAG_ACTIVITIES_RESIZE_MODE_RESIZEABLE_VIA_SDK_VERSION ALLOW_AUDIO_PLAYBACK_CAPTURE ]\n")
 	fmt.Fprintf(&b, "    forceQueryable=false\n    queriesPackages=[]\n")
 	fmt.Fprintf(&b, "    dataDir=/data/user/0/%s\n", p.Name)
 	fmt.Fprintf(&b, "    supportsScreens=[small, medium, large, xlarge, resizeable, anyDensity]\n")
-	fmt.Fprintf(&b, "    timeStamp=%s\n    firstInstallTime=%s\n    lastUpdateTime=%s\n", ts, ts, ts)
+	fmt.Fprintf(&b, "    timeStamp=%s\n    firstInstallTime=%s\n    lastUpdateTime=%s\n", ts, firstTS, ts)
 	fmt.Fprintf(&b, "    installerPackageName=null\n")
-	fmt.Fprintf(&b, "    signatures=PackageSignatures{%s version:2, signatures:[%08x], past signatures:[]}\n", hex(9), ps.hash*2654435761)
+	fmt.Fprintf(&b, "    signatures=PackageSignatures{%s version:%d, signatures:[%08x], past signatures:[]}\n", hex(9), signing, sigHash)
 	fmt.Fprintf(&b, "    installPermissionsFixed=true\n")
 	fmt.Fprintf(&b, "    pkgFlags=%s\n", flags)
 	fmt.Fprintf(&b, "    User 0: ceDataInode=%d installed=true hidden=false suspended=false distractionFlags=0 stopped=%t notLaunched=false enabled=0 instant=false virtual=false\n", 100000+int(ps.hash%900000), ps.stopped)

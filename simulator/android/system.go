@@ -27,6 +27,18 @@ type Config struct {
 	LogBufferBytes int
 	// Seed drives the randomness (pid gaps, record hashes, sizes).
 	Seed int64
+	// InstallAPK gives code to packages installed from APK files; nil:
+	// they get none (see InstallFunc).
+	InstallAPK InstallFunc
+	// Restore boots with what a previous boot kept (System.Shutdown).
+	Restore *Persistent
+	// Booting leaves the boot unfinished when New returns:
+	// sys.boot_completed is unset and the boot animation runs until
+	// CompleteBoot. Otherwise New completes the boot.
+	Booting bool
+	// Power carries out the reboot command (reboot, reboot -p); nil: the
+	// command fails.
+	Power PowerFunc
 }
 
 // Size is a width and height in pixels.
@@ -62,6 +74,7 @@ type System struct {
 	startL        map[int]func(*Process)
 	resumedL      map[int]*eventQueue[*Activity]
 	hashes        map[uint32]bool
+	sessions      map[int]*installSession
 
 	initProc, zygote, systemServer, adbd, launcherProc, systemui *Process
 }
@@ -155,6 +168,11 @@ func defaultProps(cfg Config, rng *rand.Rand) map[string]string {
 	if cfg.Rooted {
 		p["service.adb.root"] = "1"
 	}
+	if cfg.Booting {
+		delete(p, "sys.boot_completed")
+		delete(p, "dev.bootcomplete")
+		p["init.svc.bootanim"] = "running"
+	}
 	for k, v := range cfg.Props {
 		p[k] = v
 	}
@@ -187,6 +205,11 @@ func New(cfg Config) (*System, error) {
 	if cfg.LogBufferBytes <= 0 {
 		cfg.LogBufferBytes = 256 * 1024
 	}
+	registerPower.Do(func() {
+		if commands["reboot"] == nil {
+			commands["reboot"] = cmdReboot
+		}
+	})
 	rng := rand.New(rand.NewSource(cfg.Seed))
 	s := &System{
 		cfg:       cfg,
@@ -200,6 +223,7 @@ func New(cfg Config) (*System, error) {
 		startL:    map[int]func(*Process){},
 		resumedL:  map[int]*eventQueue[*Activity]{},
 		hashes:    map[uint32]bool{},
+		sessions:  map[int]*installSession{},
 		nextUid:   10100,
 		settings: map[string]map[string]string{
 			"system": {"screen_brightness": "102", "screen_off_timeout": "60000", "font_scale": "1.0", "time_12_24": "24"},
@@ -478,6 +502,9 @@ func (s *System) boot() error {
 	s.sysLog("system", Info, "ActivityManager", "System now ready")
 
 	s.installBuiltinsLocked()
+	if s.cfg.Restore != nil {
+		s.restoreLocked(s.cfg.Restore)
+	}
 	ui, err := s.startAppProcessLocked(s.packages[systemuiPkg], systemuiPkg, "service", "{com.android.systemui/com.android.systemui.SystemUIService}")
 	if err != nil {
 		return err
@@ -485,7 +512,8 @@ func (s *System) boot() error {
 	ui.persist = true
 	s.systemui = ui
 	s.ensureHomeLocked()
-	s.eventLog("boot_progress_enable_screen", fmt.Sprint(s.clock.Uptime().Milliseconds()))
-	s.sysLog("system", Info, "ActivityManager", "Finished processing BOOT_COMPLETED for u0")
+	if !s.cfg.Booting {
+		s.completeBootLocked()
+	}
 	return nil
 }

@@ -51,6 +51,12 @@ type Config struct {
 	Defects profile.DefectSet
 	Sampler *profile.Sampler
 	Truth   TruthFunc
+	// APK is the build the app was installed from (its version); nil: the
+	// reference build (VersionName, version code 140).
+	APK *android.APK
+	// Settings are the app's saved settings (shared preferences, kept
+	// across updates and reboots); nil: the defaults.
+	Settings *Settings
 }
 
 // Settings are what ActionConfigure sets; they survive app restarts (as
@@ -64,9 +70,11 @@ type Settings struct {
 
 // App is the host app of one device.
 type App struct {
-	cfg Config
-	pkg string
-	sys *android.System
+	cfg     Config
+	pkg     string
+	sys     *android.System
+	version string
+	detach  func()
 
 	mu       sync.Mutex
 	settings Settings
@@ -93,13 +101,21 @@ func Install(cfg Config) (*App, error) {
 		cfg.Package = DefaultPackage
 	}
 	cfg.Timing = cfg.Timing.WithDefaults()
-	a := &App{cfg: cfg, pkg: cfg.Package, sys: cfg.System,
+	a := &App{cfg: cfg, pkg: cfg.Package, sys: cfg.System, version: VersionName,
 		settings: Settings{EndMode: contract.EndPage, Notification: contract.NotifyNone},
 		ended:    map[string]bool{}, appIDs: map[string]string{}}
+	if cfg.Settings != nil {
+		a.settings = *cfg.Settings
+	}
+	versionCode := 140
+	if cfg.APK != nil {
+		a.version, versionCode = cfg.APK.VersionName, cfg.APK.VersionCode
+	}
 	err := cfg.System.Install(&android.Package{
 		Name:        a.pkg,
-		VersionName: VersionName,
-		VersionCode: 140,
+		APK:         cfg.APK,
+		VersionName: a.version,
+		VersionCode: versionCode,
 		Activities: []android.ActivityInfo{
 			{Class: a.pkg + MainActivity, Exported: true, Launcher: true},
 			{Class: a.pkg + IncomingActivity},
@@ -113,7 +129,7 @@ func Install(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hostapp: install: %w", err)
 	}
-	cfg.System.OnProcessDeath(a.onDeath)
+	a.detach = cfg.System.OnProcessDeath(a.onDeath)
 	if cfg.Truth != nil && cfg.WMPF != nil {
 		// The device hands the app its truth reporter; WMPF reports the
 		// system's own lines of the Mini Program's start through the same
@@ -125,6 +141,19 @@ func Install(cfg Config) (*App, error) {
 
 // Package is the app's package name.
 func (a *App) Package() string { return a.pkg }
+
+// Version is the app's versionName.
+func (a *App) Version() string { return a.version }
+
+// Settings returns the app's saved settings.
+func (a *App) Settings() Settings {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.settings
+}
+
+// Detach stops the app watching the system: another build replaced it.
+func (a *App) Detach() { a.detach() }
 
 // Boot starts the app as BOOT_COMPLETED would, with its main screen in front.
 func (a *App) Boot(ctx context.Context) error {
@@ -147,7 +176,7 @@ func (aa *androidApp) OnProcessStart(p *android.Process) {
 	a.client = a.cfg.WMPF.NewClient(p)
 	a.mu.Unlock()
 	a.startHookWriter(p)
-	a.emit(p, contract.EvHostStarted, map[string]any{"pkg": a.pkg, "version": VersionName})
+	a.emit(p, contract.EvHostStarted, map[string]any{"pkg": a.pkg, "version": a.version})
 	p.Go(a.startup)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -82,6 +83,8 @@ type Timing struct {
 	// two launchMiniProgram calls for one push. Optional
 	// (DefaultDoubleLaunchGap).
 	DoubleLaunchGap Dist `yaml:"doubleLaunchGap,omitempty"`
+	// Boot: a reboot → sys.boot_completed=1 (optional; DefaultBoot when unset).
+	Boot Dist `yaml:"boot,omitempty"`
 }
 
 // Defaults of the optional timing fields, and the ranges allowed for them.
@@ -109,6 +112,10 @@ func (t Timing) WithDefaults() Timing {
 	}
 	return t
 }
+
+// DefaultBoot is the boot time of a profile that sets none: a few seconds,
+// short for tests (real devices take 20-60 s).
+var DefaultBoot = LogNormal(4*time.Second, 8*time.Second)
 
 // Load reads a profile file. A profile that inherits is completed from the
 // file of that name in the same directory.
@@ -216,9 +223,10 @@ func zeroFields(prefix string, v reflect.Value) []string {
 	var out []string
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
-		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
-		if prefix == "timing" && optionalTiming[name] {
-			continue
+		tag := strings.Split(f.Tag.Get("yaml"), ",")
+		name := tag[0]
+		if slices.Contains(tag[1:], "omitempty") || (prefix == "timing" && optionalTiming[name]) {
+			continue // optional
 		}
 		fv := v.Field(i)
 		if d, ok := fv.Interface().(Dist); ok {

@@ -140,7 +140,7 @@ func (pg *callPage) dispatch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		if !pg.s.cfg.Sampler.Sleep(ctx, pg.s.cfg.Timing.IPC) {
+		if !pg.s.cfg.Sampler.Sleep(ctx, pg.s.timing().IPC) {
 			return
 		}
 		pg.s.mu.Lock()
@@ -212,7 +212,7 @@ func (pg *callPage) onShow(ctx context.Context) {
 	}
 	if pg.hangOn {
 		pg.mp.proc.Go(func(ctx context.Context) {
-			if pg.s.cfg.Sampler.Sleep(ctx, pg.s.cfg.Timing.AutoAnswer) {
+			if pg.s.cfg.Sampler.Sleep(ctx, pg.s.timing().AutoAnswer) {
 				pg.answer(true)
 			}
 		})
@@ -237,12 +237,12 @@ func (pg *callPage) answer(auto bool) {
 	pg.state = stAnswering
 	pg.mu.Unlock()
 	pg.mp.proc.Go(func(ctx context.Context) {
-		if !auto && !pg.s.cfg.Sampler.Sleep(ctx, pg.s.cfg.Timing.TapAnswer) {
+		if !auto && !pg.s.cfg.Sampler.Sleep(ctx, pg.s.timing().TapAnswer) {
 			return
 		}
 		pg.emit("hangOnVoip", map[string]any{"roomType": pg.roomType, "auto": auto})
 		pg.updateUI()
-		if !pg.s.cfg.Sampler.Sleep(ctx, pg.s.cfg.Timing.JoinRoom) {
+		if !pg.s.cfg.Sampler.Sleep(ctx, pg.s.timing().JoinRoom) {
 			return
 		}
 		if pg.s.dc == nil {
@@ -365,11 +365,11 @@ func (pg *callPage) finish(ctx context.Context) {
 		"roomType": pg.roomType, "isCaller": false, "businessType": 1})
 	pg.emit("finishVoip", map[string]any{"keepTime": keep})
 	pg.updateUI()
-	if pg.s.cfg.Defects.Has(profile.StuckOnCallPage) {
+	if pg.s.defects().Has(profile.StuckOnCallPage) {
 		pg.mp.proc.Log('W', tagVoip, "end of call: no navigation (call page kept)")
 		return
 	}
-	if !pg.s.cfg.Sampler.Sleep(ctx, pg.s.cfg.Timing.EndNavigate) || !pg.current() {
+	if !pg.s.cfg.Sampler.Sleep(ctx, pg.s.timing().EndNavigate) || !pg.current() {
 		return
 	}
 	pg.s.mu.Lock()

@@ -22,7 +22,7 @@ type Client struct {
 func (s *Service) NewClient(proc *android.Process) *Client { return &Client{s: s, proc: proc} }
 
 func (c *Client) ipc(ctx context.Context) error {
-	if !c.s.cfg.Sampler.Sleep(ctx, c.s.cfg.Timing.IPC) {
+	if !c.s.cfg.Sampler.Sleep(ctx, c.s.timing().IPC) {
 		return ctx.Err()
 	}
 	return nil
@@ -65,7 +65,7 @@ func (c *Client) ActivateDevice(ctx context.Context) error {
 	if c.s.dc == nil {
 		return &ApiException{ErrType: ErrTypeBackend, ErrCode: -100, ErrMsg: "no network: WeChat backend not configured"}
 	}
-	if !c.s.cfg.Sampler.Sleep(ctx, c.s.cfg.Timing.Activation) {
+	if !c.s.cfg.Sampler.Sleep(ctx, c.s.timing().Activation) {
 		return ctx.Err()
 	}
 	actx, cancel := context.WithTimeout(ctx, 30*time.Second) // WMPF's request timeout

@@ -58,7 +58,7 @@ func queryValue(path, key string) string {
 // process has shown a page before, cold when not.
 func (s *Service) startMiniProgram(p *android.Process, act *android.Activity, in android.Intent) {
 	appID, path, appType := strExtra(in, "appId"), strExtra(in, "path"), intExtra(in, "appType")
-	t := s.cfg.Timing
+	t := s.timing()
 	s.mu.Lock()
 	old := s.mp
 	warm := s.mpWarm && s.mpProc == p
@@ -92,7 +92,7 @@ func (s *Service) startMiniProgram(p *android.Process, act *android.Activity, in
 				d -= s.cfg.Sampler.Sample(t.PrefetchSaving)
 			}
 		}
-		if s.cfg.Defects.Has(profile.SlowLaunch) {
+		if s.defects().Has(profile.SlowLaunch) {
 			d = time.Duration(float64(d) * t.SlowLaunchFactor)
 		}
 		d = max(d, 50*time.Millisecond)

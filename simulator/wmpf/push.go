@@ -66,7 +66,7 @@ func (s *Service) receivePush(main *android.Process, m wechat.DeviceMessage) {
 		}
 	})
 	main.Go(func(ctx context.Context) {
-		if !s.cfg.Sampler.Sleep(ctx, s.cfg.Timing.PushDelivery) {
+		if !s.cfg.Sampler.Sleep(ctx, s.timing().PushDelivery) {
 			return
 		}
 		s.mu.Lock()

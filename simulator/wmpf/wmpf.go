@@ -78,6 +78,8 @@ type Service struct {
 	sys *android.System
 	dc  *wechat.DeviceClient
 
+	bmu sync.Mutex // guards cfg.Timing and cfg.Defects (SetBehaviour)
+
 	mu         sync.Mutex
 	main       *android.Process
 	ready      chan struct{} // closed when the service in main is up
@@ -175,6 +177,27 @@ func Install(cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// SetBehaviour changes the timing and the defects WMPF and the call page
+// run with from now on: a host-app build that carries other ones was
+// installed.
+func (s *Service) SetBehaviour(t profile.Timing, d profile.DefectSet) {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	s.cfg.Timing, s.cfg.Defects = t, d
+}
+
+func (s *Service) timing() profile.Timing {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	return s.cfg.Timing
+}
+
+func (s *Service) defects() profile.DefectSet {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	return s.cfg.Defects
+}
+
 // Start brings the WMPF service process up (as the app's bindService does)
 // and returns at once.
 func (s *Service) Start() error {
@@ -205,7 +228,7 @@ func (a *wmpfApp) OnProcessStart(p *android.Process) {
 		s.mu.Unlock()
 		p.Log('I', tagService, "WMPFService onCreate, version "+VersionName)
 		p.Go(func(ctx context.Context) {
-			if !s.cfg.Sampler.Sleep(ctx, s.cfg.Timing.WMPFBoot) {
+			if !s.cfg.Sampler.Sleep(ctx, s.timing().WMPFBoot) {
 				return
 			}
 			p.Log('I', tagService, "WMPF service ready")
@@ -279,7 +302,7 @@ func (s *Service) onDeath(p *android.Process) {
 				continue
 			}
 			r.proc.Go(func(ctx context.Context) {
-				if s.cfg.Sampler.Sleep(ctx, s.cfg.Timing.DeathNotice) {
+				if s.cfg.Sampler.Sleep(ctx, s.timing().DeathNotice) {
 					r.l.OnWMPFFinish()
 				}
 			})
@@ -315,7 +338,7 @@ func (s *Service) notifyRestart() {
 		r := r
 		if r.proc.Alive() {
 			r.proc.Go(func(ctx context.Context) {
-				if s.cfg.Sampler.Sleep(ctx, s.cfg.Timing.IPC) {
+				if s.cfg.Sampler.Sleep(ctx, s.timing().IPC) {
 					r.l.OnWMPFRestart()
 				}
 			})
