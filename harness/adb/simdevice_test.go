@@ -1,12 +1,13 @@
-// These tests run push, pull, stat, exec-out and screencap through the
-// real adb server against the full simulated device (simulator/), not the
-// scripted one.
+// These tests run push, pull, stat, exec-out, screencap, reboot and
+// wait-boot through the real adb server against the full simulated device
+// (simulator/), not the scripted one.
 
 package adb_test
 
 import (
 	"bytes"
 	"errors"
+	"github.com/wmpf-hil/wmpf-hil/harness/adb"
 	"image/png"
 	"io/fs"
 	"strings"
@@ -58,5 +59,24 @@ func TestSimulatedDeviceExecOutAndScreencap(t *testing.T) {
 	cfg, err := png.DecodeConfig(bytes.NewReader(img))
 	if err != nil || cfg.Width == 0 || cfg.Height == 0 {
 		t.Fatalf("screencap: %+v, %v", cfg, err)
+	}
+}
+
+func TestSimulatedDeviceRebootWaitBoot(t *testing.T) {
+	srv, dev, d := setup(t)
+	ctx := bounded(t)
+	start := time.Now()
+	if err := d.Reboot(ctx, adb.RebootSystem); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WaitBoot(ctx, adb.LinkNetwork); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("reboot to booted: %s", time.Since(start).Round(time.Millisecond))
+	if st, err := srv.Client().Device(dev.Serial()).State(ctx); st != adb.StateDevice {
+		t.Fatalf("after WaitBoot: %s, %v", st, err)
+	}
+	if out, err := d.Run(ctx, "getprop sys.boot_completed"); err != nil || strings.TrimSpace(out) != "1" {
+		t.Fatalf("boot_completed = %q, %v", out, err)
 	}
 }
