@@ -34,14 +34,22 @@ func hash8(s string) string {
 
 // slug is s made a readable file name: runs of other characters than
 // letters, digits, '.', '_' and '-' become '_', cut to max bytes, without
-// leading dots.
+// '.', '_' or '-' at either end (so never hidden, never "..").
 func slug(s string, max int) string {
-	s = unsafeName.ReplaceAllString(s, "_")
+	s = strings.Trim(unsafeName.ReplaceAllString(s, "_"), "_-.")
 	if len(s) > max {
 		s = s[:max]
 	}
-	s = strings.TrimLeft(s, ".")
 	return strings.TrimRight(s, "_-.")
+}
+
+// fileName is an evidence file's name made safe: its slug, or a hash of it
+// when nothing readable is left.
+func fileName(name string) string {
+	if s := slug(name, safeNameMax); s != "" {
+		return s
+	}
+	return "file-" + hash8(name)
 }
 
 // SafeName turns a spec or device name into a file name of at most 80
@@ -132,8 +140,8 @@ func claimEvidenceDir(runDir, device, spec string, attempt int) (string, error) 
 
 // Evidence writes the evidence files of a cell attempt into a new folder
 // EvidenceDir names, and returns their paths relative to runDir (with '/'),
-// in name order. File names are made safe (SafeName); contents may be
-// binary (a screenshot).
+// in name order. File names are made safe (letters, digits, '.', '_', '-';
+// never hidden); contents may be binary (a screenshot).
 func Evidence(runDir, device, spec string, attempt int, files map[string]string) ([]string, error) {
 	if spec == "" {
 		return nil, errors.New("report: evidence: spec is empty: evidence belongs to a cell (spec, device)")
@@ -147,7 +155,7 @@ func Evidence(runDir, device, spec string, attempt int, files map[string]string)
 	names := make([]string, 0, len(files))
 	byName := map[string]string{}
 	for name := range files {
-		safe := SafeName(name)
+		safe := fileName(name)
 		if other, dup := byName[safe]; dup {
 			return nil, fmt.Errorf("report: evidence of %q on %q: files %q and %q both become %q", spec, device, other, name, safe)
 		}

@@ -365,7 +365,9 @@ func writeShard2(t testing.TB, dir string, crashed bool) {
 	s.put(supervisor, Record{Kind: KindIncident, Incident: &IncidentInfo{What: IncidentWorkerDied, Exit: "signal: segmentation fault",
 		Device: "slow-launch-1", Detail: "worker 3 died running a spec; its device's cell is lost to the worker"}})
 	s.cell(supervisor, sl, specCallEnd, StateLost, LostToWorker, "", "device lost: worker 3 died (signal: segmentation fault)")
-	s.cell(1, p1, specRestart, StatePassed, "", "", "")
+	s.cell(1, p1, specRestart, StateLost, LostToDevice, "", "device lost: panel-1 went offline during kill -9 (adb: device offline)")
+	s.put(supervisor, Record{Kind: KindIncident, Incident: &IncidentInfo{What: IncidentDeviceRebooted, Device: "panel-1", Server: "hil-02",
+		Addr: "hil-02:5037", TookMs: 41200, Detail: "panel-1 rebooted by itself and came back"}})
 	s.cell(1, p1, specBadToken, StatePassed, "", "", "")
 	s.cell(3, sl, specBadToken, StatePassed, "", "", "")
 	noCamera := "does not apply: the device has no camera (profile feature camera=false)"
