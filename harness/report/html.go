@@ -257,8 +257,11 @@ func incidentRows(in []IncidentInfo) []incidentRow {
 	for _, i := range in {
 		r := incidentRow{What: string(i.What), Exit: i.Exit, Bad: !i.What.benign()}
 		var where []string
-		if i.Server != "" || i.Addr != "" {
-			where = append(where, strings.TrimSpace(i.Server+" ("+i.Addr+")"))
+		switch {
+		case i.Server != "" && i.Addr != "":
+			where = append(where, i.Server+" ("+i.Addr+")")
+		case i.Server != "" || i.Addr != "":
+			where = append(where, i.Server+i.Addr)
 		}
 		if i.Device != "" {
 			where = append(where, "device "+i.Device)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,7 +95,8 @@ type attemptRow struct {
 
 type evidenceLink struct {
 	Href string // relative URL; empty when the path cannot be linked
-	Text string
+	Text string // the file's name
+	Path string // its path in the run directory
 }
 
 // specRow sums up one spec over the devices.
@@ -138,7 +140,13 @@ func buildCells(groups []deviceGroup, r *Results) cellsView {
 			}
 		}
 	}
-	sort.SliceStable(specs, func(i, j int) bool { return naturalLess(specs[i], specs[j]) })
+	sort.SliceStable(specs, func(i, j int) bool {
+		a, b := strings.ToLower(specs[i]), strings.ToLower(specs[j])
+		if a != b {
+			return naturalLess(a, b)
+		}
+		return specs[i] < specs[j]
+	})
 	for i, s := range specs {
 		specIdx[s] = i
 	}
@@ -287,7 +295,7 @@ func detailRow(s SpecResult, anchor, specAnchor string) cellRow {
 		row.Attempts = append(row.Attempts, ar)
 	}
 	for _, e := range s.Evidence {
-		row.Evidence = append(row.Evidence, evidenceLink{Href: evidenceHref(e), Text: e})
+		row.Evidence = append(row.Evidence, evidenceLink{Href: evidenceHref(e), Text: path.Base(strings.ReplaceAll(e, `\`, "/")), Path: e})
 	}
 	row.Screenshot = evidenceHref(s.Screenshot)
 	return row

@@ -357,7 +357,18 @@ func writeMerged(dir string, inputs []*shardInput, mr *MergeResult) error {
 	if err != nil {
 		return fmt.Errorf("report: merge: %w", err)
 	}
-	end.Finished = now
+	// The run finished when its last shard did (or last wrote, if it
+	// crashed), not when it was merged.
+	end.Finished = time.Time{}
+	for _, in := range inputs {
+		last := in.res.Last
+		if e := in.res.End; e != nil && e.Finished.After(last) {
+			last = e.Finished
+		}
+		if last.After(end.Finished) {
+			end.Finished = last
+		}
+	}
 	if err := put(Record{Kind: KindEnd, End: &end}); err != nil {
 		return fmt.Errorf("report: merge: %w", err)
 	}

@@ -115,6 +115,9 @@ func TestMergeTwoShardsIsTheUnion(t *testing.T) {
 	if e == nil || e.Passed != 26 || e.Failed != 4 || e.Flaky != 1 || e.Lost != 4 || e.Quarantined != 3 || e.Skipped != 1 || e.Verdict != VerdictFail || e.ExitCode != 1 {
 		t.Errorf("merged end %+v", e)
 	}
+	if !e.Finished.Equal(res.Shards[1].End.Finished) || !e.Finished.After(res.Shards[0].End.Finished) {
+		t.Errorf("merged run finished %v: want when its last shard finished, %v", e.Finished, res.Shards[1].End.Finished)
+	}
 	if res.ExitCode() != 1 {
 		t.Errorf("exit %d", res.ExitCode())
 	}

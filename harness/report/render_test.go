@@ -159,7 +159,7 @@ func writeFixture(t testing.TB, dir string, calls int, end bool) time.Time {
 	return last
 }
 
-func readPage(t *testing.T, dir string) string {
+func readPage(t testing.TB, dir string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, HTMLFile))
 	if err != nil {
