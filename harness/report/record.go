@@ -21,18 +21,22 @@ const SchemaVersion = 1
 const ToolName = "wmpf-hil"
 
 // Kind says which payload a record carries.
+//
+// The constants of this file's enumerations (Kind, State, LostTo, …) are
+// untyped, so code that handles them as strings keeps compiling; fields
+// and lists are typed.
 type Kind string
 
 // Record kinds.
 const (
-	KindRun      Kind = "run"
-	KindDevice   Kind = "device"
-	KindStart    Kind = "start"
-	KindSpec     Kind = "spec"
-	KindCall     Kind = "call"
-	KindRestart  Kind = "restart"
-	KindIncident Kind = "incident"
-	KindEnd      Kind = "end"
+	KindRun      = "run"
+	KindDevice   = "device"
+	KindStart    = "start"
+	KindSpec     = "spec"
+	KindCall     = "call"
+	KindRestart  = "restart"
+	KindIncident = "incident"
+	KindEnd      = "end"
 )
 
 // Kinds lists every record kind.
@@ -43,20 +47,20 @@ type State string
 
 // Cell states. Only StateFailed is a product failure.
 const (
-	StatePassed      State = "passed"
-	StateFailed      State = "failed"
-	StateFlaky       State = "flaky"
-	StateLost        State = "lost"
-	StateQuarantined State = "quarantined"
-	StateSkipped     State = "skipped"
-	StateInterrupted State = "interrupted"
+	StatePassed      = "passed"
+	StateFailed      = "failed"
+	StateFlaky       = "flaky"
+	StateLost        = "lost"
+	StateQuarantined = "quarantined"
+	StateSkipped     = "skipped"
+	StateInterrupted = "interrupted"
 )
 
 // Legacy states of runs written before schema v1: Read and Writer.Write
 // turn them into StateLost (lost to the device) and StateFailed.
 const (
-	StateDeviceLost State = "device-lost"
-	StatePanicked   State = "panicked"
+	StateDeviceLost = "device-lost"
+	StatePanicked   = "panicked"
 )
 
 // States lists the cell states of schema v1.
@@ -67,10 +71,10 @@ type LostTo string
 
 // What a cell was lost to.
 const (
-	LostToDevice    LostTo = "device"
-	LostToADBServer LostTo = "adb-server"
-	LostToWeChat    LostTo = "wechat"
-	LostToWorker    LostTo = "worker"
+	LostToDevice    = "device"
+	LostToADBServer = "adb-server"
+	LostToWeChat    = "wechat"
+	LostToWorker    = "worker"
 )
 
 // LostTos lists what a cell can be lost to.
@@ -81,10 +85,10 @@ type DeviceStatus string
 
 // Device statuses.
 const (
-	DeviceHealthy     DeviceStatus = "healthy"
-	DeviceExcluded    DeviceStatus = "excluded"
-	DeviceLost        DeviceStatus = "lost"
-	DeviceQuarantined DeviceStatus = "quarantined"
+	DeviceHealthy     = "healthy"
+	DeviceExcluded    = "excluded"
+	DeviceLost        = "lost"
+	DeviceQuarantined = "quarantined"
 )
 
 // DeviceStatuses lists the device statuses.
@@ -95,9 +99,9 @@ type Matrix string
 
 // Matrix modes.
 const (
-	MatrixDevice Matrix = "device" // every spec on every device it applies to
-	MatrixModel  Matrix = "model"  // one device per model
-	MatrixAny    Matrix = "any"    // a quick smoke: any device
+	MatrixDevice = "device" // every spec on every device it applies to
+	MatrixModel  = "model"  // one device per model
+	MatrixAny    = "any"    // a quick smoke: any device
 )
 
 // Matrices lists the matrix modes.
@@ -108,9 +112,9 @@ type KillMethod string
 
 // Kill methods.
 const (
-	KillForceStop KillMethod = "force-stop"
-	KillNine      KillMethod = "kill-9"
-	KillReboot    KillMethod = "reboot"
+	KillForceStop = "force-stop"
+	KillNine      = "kill-9"
+	KillReboot    = "reboot"
 )
 
 // KillMethods lists the kill methods.
@@ -121,17 +125,17 @@ type IncidentKind string
 
 // Incident kinds (docs/results.md describes each).
 const (
-	IncidentADBServerRestarted IncidentKind = "adb-server-restarted"
-	IncidentADBServerFailed    IncidentKind = "adb-server-failed"
-	IncidentWeChatLost         IncidentKind = "wechat-lost"
-	IncidentWeChatBack         IncidentKind = "wechat-back"
-	IncidentWeChatRestarted    IncidentKind = "wechat-restarted"
-	IncidentWorkerDied         IncidentKind = "worker-died"
-	IncidentDeviceLost         IncidentKind = "device-lost"
-	IncidentDeviceQuarantined  IncidentKind = "device-quarantined"
-	IncidentDeviceRebooted     IncidentKind = "device-rebooted"
-	IncidentShardMissing       IncidentKind = "shard-missing"
-	IncidentShardCrashed       IncidentKind = "shard-crashed"
+	IncidentADBServerRestarted = "adb-server-restarted"
+	IncidentADBServerFailed    = "adb-server-failed"
+	IncidentWeChatLost         = "wechat-lost"
+	IncidentWeChatBack         = "wechat-back"
+	IncidentWeChatRestarted    = "wechat-restarted"
+	IncidentWorkerDied         = "worker-died"
+	IncidentDeviceLost         = "device-lost"
+	IncidentDeviceQuarantined  = "device-quarantined"
+	IncidentDeviceRebooted     = "device-rebooted"
+	IncidentShardMissing       = "shard-missing"
+	IncidentShardCrashed       = "shard-crashed"
 )
 
 // IncidentKinds lists the incident kinds.
@@ -150,11 +154,11 @@ type Verdict string
 
 // Verdicts, decided by Decide.
 const (
-	VerdictPass        Verdict = "PASS"
-	VerdictFail        Verdict = "FAIL"
-	VerdictInterrupted Verdict = "INTERRUPTED"
-	VerdictIncomplete  Verdict = "INCOMPLETE" // infrastructure lost or quarantined cells
-	VerdictNoTests     Verdict = "NO TESTS"
+	VerdictPass        = "PASS"
+	VerdictFail        = "FAIL"
+	VerdictInterrupted = "INTERRUPTED"
+	VerdictIncomplete  = "INCOMPLETE" // infrastructure lost or quarantined cells
+	VerdictNoTests     = "NO TESTS"
 )
 
 // Exit statuses of a run (DESIGN §7).
