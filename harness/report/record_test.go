@@ -232,7 +232,10 @@ func TestWriterRefusesBadRecords(t *testing.T) {
 		{Record{Kind: KindIncident, Incident: &IncidentInfo{What: "meteor"}}, []string{"what", "adb-server-restarted", "shard-missing"}},
 		{Record{Kind: KindEnd, End: &EndInfo{Verdict: VerdictPass, Signal: "SIGHUP"}}, []string{"signal", "SIGINT, SIGTERM"}},
 		{Record{Kind: KindEnd, End: &EndInfo{}}, []string{"verdict is empty"}},
-		{Record{Kind: KindCall, Call: &CallResult{Spec: "s", Durations: map[string]float64{"total": nanValue()}}}, []string{"durationsMs.total", "NaN"}},
+		{Record{Kind: KindCall, Call: &CallResult{Spec: "s", Device: "d", Durations: map[string]float64{"total": nanValue()}}}, []string{"durationsMs.total", "NaN"}},
+		{Record{Kind: KindCall, Call: &CallResult{Spec: "s"}}, []string{"names its spec and its device"}},
+		{Record{Kind: KindCall, Call: &CallResult{Device: "d"}}, []string{"names its spec and its device"}},
+		{Record{Kind: KindRestart, Restart: &RestartInfo{Kill: KillNine}}, []string{"device is empty"}},
 	}
 	for i, c := range cases {
 		err := w.Write(c.rec)
@@ -252,6 +255,30 @@ func TestWriterRefusesBadRecords(t *testing.T) {
 }
 
 func nanValue() float64 { var z float64; return z / z }
+
+// What the Writer accepts passes the schema: a run record without a tool
+// is written with wmpf-hil's name; minimal records of every kind validate.
+func TestWriterOutputIsValidV1(t *testing.T) {
+	dir := t.TempDir()
+	run := &RunInfo{ID: "bare"}
+	writeRecords(t, dir, []Record{
+		{Kind: KindRun, Run: run},
+		{Kind: KindDevice, Device: &DeviceInfo{Name: "tv-1", Status: DeviceHealthy}},
+		{Kind: KindStart, Start: &StartInfo{Spec: "s", Device: "tv-1", Attempt: 1}},
+		{Kind: KindSpec, Spec: &SpecResult{Name: "s", State: StatePassed}},
+		{Kind: KindCall, Call: &CallResult{Spec: "s", Call: latency.Call{Device: "serial-1"}}},
+		{Kind: KindRestart, Restart: &RestartInfo{Device: "tv-1", Kill: KillForceStop}},
+		{Kind: KindIncident, Incident: &IncidentInfo{What: IncidentWorkerDied}},
+		{Kind: KindEnd, End: &EndInfo{Verdict: VerdictNoTests}},
+	})
+	if run.Tool.Name != "" {
+		t.Error("Write changed the caller's run record")
+	}
+	validateRun(t, validator(t), filepath.Join(dir, ResultsFile))
+	if res := mustReadDir(t, dir); res.Run.Tool.Name != ToolName || res.Calls[0].Device != "serial-1" {
+		t.Errorf("run tool %+v, call device %q", res.Run.Tool, res.Calls[0].Device)
+	}
+}
 
 func TestWriterWritesLegacyStatesAsV1(t *testing.T) {
 	dir := t.TempDir()

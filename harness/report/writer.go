@@ -45,7 +45,8 @@ func OpenWriter(dir string, process int) (*Writer, error) {
 }
 
 // Write appends one record. It sets At (now) and Process when they are
-// zero and Schema on run records; a record that breaks schema v1 is
+// zero, and Schema and an empty tool name (wmpf-hil) on run records; a
+// record that breaks schema v1 is
 // refused with an error naming the field. States of runs before v1
 // (device-lost, panicked) are written as v1 states.
 func (w *Writer) Write(r Record) error {
@@ -59,6 +60,11 @@ func (w *Writer) Write(r Record) error {
 		r.Schema = SchemaVersion
 	}
 	r = normalizeRecord(r)
+	if r.Run != nil && r.Run.Tool.Name == "" {
+		run := *r.Run
+		run.Tool.Name = ToolName
+		r.Run = &run
+	}
 	if err := r.Check(); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
@@ -158,7 +164,14 @@ func (r Record) Check() error {
 		}
 	case KindSpec:
 		return checkSpec(r.Spec)
+	case KindCall:
+		if c := r.Call; c.Spec == "" || (c.Device == "" && c.Call.Device == "") {
+			return fmt.Errorf("call record %q: spec %q, device %q: a call names its spec and its device", c.Call.ID, c.Spec, c.Device)
+		}
 	case KindRestart:
+		if r.Restart.Device == "" {
+			return errors.New("restart record: device is empty")
+		}
 		return oneOf("restart on "+r.Restart.Device+": kill", r.Restart.Kill, KillMethods, false)
 	case KindIncident:
 		return oneOf("incident: what", r.Incident.What, IncidentKinds, false)
