@@ -103,16 +103,18 @@ func evidenceName(spec string, attempt int) string {
 // is never written over.
 func EvidenceDir(runDir, device, spec string, attempt int) string {
 	base := path.Join(EvidenceRoot, deviceDir(device), evidenceName(spec, attempt))
-	for i := 1; ; i++ {
-		rel := base
-		if i > 1 {
-			rel += "-" + strconv.Itoa(i)
-		}
+	rel := base
+	for i := 2; i <= maxEvidenceDirs; i++ {
 		if _, err := os.Lstat(filepath.Join(runDir, filepath.FromSlash(rel))); errors.Is(err, os.ErrNotExist) {
 			return rel
 		}
+		rel = base + "-" + strconv.Itoa(i)
 	}
+	return rel
 }
+
+// maxEvidenceDirs bounds the folders of one cell attempt.
+const maxEvidenceDirs = 10000
 
 // claimEvidenceDir creates the first free evidence folder of a cell
 // attempt; creating it is what claims it, so two writers never share one.
@@ -122,7 +124,7 @@ func claimEvidenceDir(runDir, device, spec string, attempt int) (string, error) 
 		return "", err
 	}
 	base := path.Join(EvidenceRoot, deviceDir(device), evidenceName(spec, attempt))
-	for i := 1; i < 10000; i++ {
+	for i := 1; i <= maxEvidenceDirs; i++ {
 		rel := base
 		if i > 1 {
 			rel += "-" + strconv.Itoa(i)
@@ -135,7 +137,7 @@ func claimEvidenceDir(runDir, device, spec string, attempt int) (string, error) 
 			return "", err
 		}
 	}
-	return "", fmt.Errorf("%s: 10000 folders of the same cell attempt already", base)
+	return "", fmt.Errorf("%s: %d folders of the same cell attempt already", base, maxEvidenceDirs)
 }
 
 // Evidence writes the evidence files of a cell attempt into a new folder

@@ -138,10 +138,6 @@ func (s *sampleWriter) cell(proc int, dev DeviceInfo, spec string, st State, to 
 		s.at = s.at.Add(a.Duration)
 		res.Duration += a.Duration
 		if a.State != StatePassed && a.State != StateSkipped && a.State != StateQuarantined {
-			on := dev.Name
-			if a.OnDevice != "" {
-				on = a.OnDevice
-			}
 			files := map[string]string{
 				"logcat.txt":           fmt.Sprintf("03-02 01:%02d:10.123  4120  4120 I WMPFHostHook: {\"step\":\"push_received\",\"sn\":%q}\n", a.Attempt, dev.SN),
 				"contract-events.json": "[{\"step\":\"push_received\"},{\"step\":\"launch_called\",\"appType\":0}]\n",
@@ -155,7 +151,6 @@ func (s *sampleWriter) cell(proc int, dev DeviceInfo, spec string, st State, to 
 			if err != nil {
 				s.t.Fatal(err)
 			}
-			_ = on
 			res.Evidence = append(res.Evidence, paths...)
 			for _, p := range paths {
 				if filepath.Base(p) == "screenshot.png" {
