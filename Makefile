@@ -10,14 +10,14 @@ PROCS     ?=
 GINKGO    := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
 export TESTCONTAINERS_RYUK_DISABLED = true
 
-.PHONY: run test deps build vet fmt fuzz bench release-bench sim farm clean accuracy
+.PHONY: run test deps xmllint build vet fmt fuzz bench release-bench sim farm clean accuracy
 
 run: deps
 	$(GO) run ./cmd/wmpf-hil run -devices $(DEVICES) -reports $(REPORTS) $(if $(PROCS),-procs $(PROCS))
 
 # The suites themselves run inside suites/teeth: on the default farm with one
 # Ginkgo process per device, and against every defect.
-test: deps
+test: deps xmllint
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/suites$$')
 
@@ -32,6 +32,16 @@ deps:
 	    echo "adb is required: install Android platform-tools (Debian/Ubuntu: sudo apt-get install -y adb)" >&2; exit 1; \
 	  fi; }
 	@adb version | head -1
+
+# xmllint checks junit.xml against junit-10.xsd in the report tests.
+xmllint:
+	@command -v xmllint >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing xmllint (Debian package libxml2-utils)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null; \
+	  else \
+	    echo "xmllint is required by the report tests (Debian/Ubuntu: sudo apt-get install -y libxml2-utils)" >&2; exit 1; \
+	  fi; }
 
 build:
 	mkdir -p bin

@@ -72,7 +72,7 @@ func awaitRestart(ctx context.Context, d *framework.Device, mark int, oldPids []
 	d.Must(err)
 	if len(missing) > 0 {
 		framework.F.Record(report.Record{Kind: report.KindRestart, Restart: &report.RestartInfo{Spec: CurrentSpecReport().FullText(),
-			Device: d.Spec.Name, Model: d.Spec.Model, Kill: how, Restarted: false,
+			Device: d.Spec.Name, Model: d.Spec.Model, Kill: report.KillMethod(how), Restarted: false,
 			Detail: "missing " + strings.Join(missing, ", ")}})
 		Fail(fmt.Sprintf("WMPF did not restart within %v after %s: no %s; pidof %s gives %v (before: %v)\ncontract events since the kill:\n%s",
 			budget, how, strings.Join(missing, ", no "), wmpfProcess, pids, oldPids, device.Describe(d.Log.Since(mark))))
@@ -90,7 +90,7 @@ var _ = framework.Describe("WMPF restart", Label("restart"), func() {
 			old, killed := killWMPF(ctx, d, how)
 			took := awaitRestart(ctx, d, mark, old, killed, how)
 			framework.F.Record(report.Record{Kind: report.KindRestart, Restart: &report.RestartInfo{Spec: CurrentSpecReport().FullText(),
-				Device: d.Spec.Name, Model: d.Spec.Model, Kill: how, Restarted: true, RestartMs: float64(took) / 1e6}})
+				Device: d.Spec.Name, Model: d.Spec.Model, Kill: report.KillMethod(how), Restarted: true, RestartMs: float64(took) / 1e6}})
 			AddReportEntry("restart", took.String())
 			By("the next call works")
 			d.WaitReady(ctx, 10*time.Second)

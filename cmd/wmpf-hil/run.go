@@ -153,7 +153,7 @@ func summarize(w io.Writer, runDir string) {
 		fmt.Fprintf(w, "\nno results in %s: %v\n", runDir, err)
 		return
 	}
-	end := res.Summarize(report.SummaryOptions{})
+	end := res.Summarize()
 	if res.End != nil {
 		end = *res.End
 	}
@@ -166,7 +166,7 @@ func summarize(w io.Writer, runDir string) {
 	if end.Signal != "" {
 		fmt.Fprintf(w, "interrupted by %s: the counts above are what had run\n", end.Signal)
 	}
-	for _, s := range latestCells(res) {
+	for _, s := range res.Cells() {
 		switch s.State {
 		case report.StateFailed, report.StateLost, report.StateQuarantined, report.StateFlaky:
 			why := s.Failure
@@ -201,25 +201,6 @@ func summarize(w io.Writer, runDir string) {
 	fmt.Fprintf(w, "report:  %s\n", filepath.Join(runDir, report.HTMLFile))
 	fmt.Fprintf(w, "junit:   %s\n", filepath.Join(runDir, report.JUnitFile))
 	fmt.Fprintf(w, "results: %s\n", filepath.Join(runDir, report.ResultsFile))
-}
-
-// latestCells is each cell's last record, in name order.
-func latestCells(res *report.Results) []report.SpecResult {
-	last := map[string]report.SpecResult{}
-	var keys []string
-	for _, s := range res.Specs {
-		k := s.TestName()
-		if _, ok := last[k]; !ok {
-			keys = append(keys, k)
-		}
-		last[k] = s
-	}
-	sort.Strings(keys)
-	out := make([]report.SpecResult, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, last[k])
-	}
-	return out
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -119,13 +119,13 @@ simulated:
 	}
 	if loss == "freeze" {
 		for _, sp := range res.Specs {
-			if sp.State == report.StateDeviceLost && !strings.Contains(sp.Failure, "does not answer") {
+			if sp.State == report.StateLost && !strings.Contains(sp.Failure, "does not answer") {
 				t.Errorf("lost spec %s does not say the device stopped answering: %s", sp.Name, sp.Failure)
 			}
 		}
 	}
-	if code != exitDevicesLost {
-		t.Errorf("exit status %d, want %d (devices lost)", code, exitDevicesLost)
+	if code != exitInfra {
+		t.Errorf("exit status %d, want %d (devices lost)", code, exitInfra)
 	}
 	for _, f := range []string{report.HTMLFile, report.JUnitFile} {
 		if _, err := os.Stat(filepath.Join(runDir, f)); err != nil {
@@ -133,8 +133,8 @@ simulated:
 		}
 	}
 	junit, _ := os.ReadFile(filepath.Join(runDir, report.JUnitFile))
-	if !strings.Contains(string(junit), `type="device lost"`) {
-		t.Errorf("junit.xml does not mark lost specs as errors of type \"device lost\"")
+	if !strings.Contains(string(junit), `type="lost: device"`) {
+		t.Errorf("junit.xml does not mark lost cells as errors of type \"lost: device\"")
 	}
 }
 
@@ -167,8 +167,8 @@ func TestInterruptedRunKeepsItsResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	if cmd.ProcessState.ExitCode() == 0 {
-		t.Errorf("an interrupted run exited 0")
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("an interrupted run exited %d, want %d", code, exitInterrupted)
 	}
 	after := countKind(results, report.KindCall)
 	if after < before {
@@ -297,8 +297,8 @@ simulated:
 	}
 	end := res.Summarize()
 	t.Logf("exit %d: %d passed, %d failed, %d device-lost; incidents %+v", code, end.Passed, end.Failed, end.Lost, res.Incidents)
-	if code != 0 && code != exitDevicesLost {
-		t.Errorf("exit status %d, want 0 or %d", code, exitDevicesLost)
+	if code != 0 && code != exitInfra {
+		t.Errorf("exit status %d, want 0 or %d", code, exitInfra)
 	}
 	if len(res.Incidents) != 1 || res.Incidents[0].What != report.IncidentADBServerRestarted || len(res.Incidents[0].Reconnected) != 2 {
 		t.Errorf("incidents %+v, want one adb-server-restarted with 2 devices reconnected", res.Incidents)
@@ -468,8 +468,8 @@ func TestRunAgainstAContainerFarmThatIsPaused(t *testing.T) {
 	}
 	end := res.Summarize()
 	t.Logf("exit %d, %v after the pause: %d passed (%d before it), %d failed, %d device-lost", code, time.Since(paused).Round(time.Second), end.Passed, before.Passed, end.Failed, end.Lost)
-	if code != exitDevicesLost {
-		t.Errorf("exit %d, want %d (devices lost)\n%s", code, exitDevicesLost, tail(out.String()))
+	if code != exitInfra {
+		t.Errorf("exit %d, want %d (devices lost)\n%s", code, exitInfra, tail(out.String()))
 	}
 	for _, s := range res.Specs {
 		if s.State == report.StateFailed {

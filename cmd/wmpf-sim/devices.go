@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wmpf-hil/wmpf-hil/simulator/provider"
 	"github.com/wmpf-hil/wmpf-hil/internal/cli"
 	"github.com/wmpf-hil/wmpf-hil/simulator"
 	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
+	"github.com/wmpf-hil/wmpf-hil/simulator/provider"
 	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
 )
 

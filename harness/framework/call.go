@@ -356,7 +356,7 @@ func (c *Call) truth(ctx context.Context) map[latency.Stage]time.Time {
 // with its violations of the budgets.
 func (d *Device) RecordCall(lc latency.Call) []latency.Violation {
 	ginkgo.GinkgoHelper()
-	res := report.NewCallResult(currentSpecName(), lc)
+	res := report.NewCallResult(currentSpecName(), d.Spec.Name, lc)
 	viol := d.f.Budgets.Check(lc)
 	for _, v := range viol {
 		res.Violations = append(res.Violations, v.String())

@@ -65,7 +65,10 @@ type cell struct {
 	spec     device.Spec
 	started  time.Time
 	attempts []report.Attempt
-	device   *Device
+	// evidence and screenshot of this process's attempts that failed.
+	evidence   []string
+	screenshot string
+	device     *Device
 }
 
 var (
@@ -90,7 +93,7 @@ func beginCell(target string) {
 	c := &cell{Cell: Cell{Spec: name, Device: target, Attempt: 1}, started: time.Now()}
 	if prev := current(); prev != nil && prev.Spec == name && prev.Target() == target {
 		// A flake attempt of the same cell: keep its attempts.
-		c.attempts, c.Attempt = prev.attempts, prev.Attempt
+		c.attempts, c.Attempt, c.evidence, c.screenshot = prev.attempts, prev.Attempt, prev.evidence, prev.screenshot
 	}
 	switch runMode {
 	case modeWorker:
@@ -129,7 +132,7 @@ func beginCell(target string) {
 	}
 	setCurrent(c)
 	_ = F.Results.Write(report.Record{Kind: report.KindStart, Start: &report.StartInfo{Spec: c.Spec, Device: c.Device,
-		Attempt: c.Attempt, OnDevice: c.OnDevice, PID: os.Getpid()}})
+		Attempt: c.Attempt, OnDevice: c.OnDevice}})
 	if why := F.cells.quarantined(c.Target()); why != "" {
 		ginkgo.Skip(QuarantinedPrefix + why)
 	}
@@ -181,20 +184,24 @@ func afterAttempt() {
 		return
 	}
 	att := report.Attempt{Attempt: c.Attempt, OnDevice: c.OnDevice, State: report.StatePassed,
-		DurationMs: report.Ms(time.Since(c.started)), Started: c.started}
+		Duration: time.Since(c.started), Started: c.started}
 	if sr.Failed() {
 		att.State, att.LostTo = stateOfFailure(sr.Failure.Message)
 		att.Failure = sr.Failure.Message
-		att.Evidence, att.Screenshot = captureEvidence(c, sr)
+		ev, shot := captureEvidence(c, sr)
+		c.evidence = append(c.evidence, ev...)
+		if shot != "" {
+			c.screenshot = shot
+		}
 	}
 	c.attempts = append(c.attempts, att)
 	c.started = time.Now()
 }
 
 // stateOfFailure classifies a failure message.
-func stateOfFailure(msg string) (state, lostTo string) {
+func stateOfFailure(msg string) (report.State, report.LostTo) {
 	if cause, _, ok := ParseLost(msg); ok {
-		return report.StateLost, cause
+		return report.StateLost, report.LostTo(cause)
 	}
 	return report.StateFailed, ""
 }
@@ -210,7 +217,7 @@ func recordCell(r ginkgo.SpecReport) {
 		return
 	}
 	res := &report.SpecResult{Name: SpecName(r), Device: c.Device, Model: c.spec.Model, SN: c.spec.SN, Labels: r.Labels(),
-		DurationMs: report.Ms(r.RunTime), Location: r.Failure.Location.String()}
+		Duration: r.RunTime, Location: r.Failure.Location.String()}
 	if c.spec.Name == "" {
 		if d, ok := F.device(c.Device); ok {
 			res.Model, res.SN = d.Model, d.SN
@@ -236,17 +243,7 @@ func recordCell(r ginkgo.SpecReport) {
 		res.State, res.LostTo = stateOfFailure(msg)
 		res.Failure = msg
 	}
-	if n := len(c.attempts); n > 0 {
-		last := c.attempts[n-1]
-		res.Evidence, res.Screenshot = last.Evidence, last.Screenshot
-		if res.State == report.StateFlaky {
-			for _, a := range c.attempts {
-				if len(a.Evidence) > 0 {
-					res.Evidence = append(res.Evidence, a.Evidence...)
-				}
-			}
-		}
-	}
+	res.Evidence, res.Screenshot = c.evidence, c.screenshot
 	if res.State == report.StateLost || res.State == report.StateQuarantined {
 		res.Reason = strings.TrimSpace(firstLine(msg))
 	}
@@ -254,7 +251,7 @@ func recordCell(r ginkgo.SpecReport) {
 	// clears it.
 	switch res.State {
 	case report.StateLost:
-		F.cells.infraFailure(c.Target(), res.LostTo, msg)
+		F.cells.infraFailure(c.Target(), string(res.LostTo), msg)
 	case report.StatePassed, report.StateFlaky, report.StateFailed:
 		F.cells.ran(c.Target())
 	}

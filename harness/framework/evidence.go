@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
+	"path"
 	"strings"
 	"time"
 
@@ -38,14 +38,19 @@ func captureEvidence(c *cell, sr ginkgo.SpecReport) ([]string, string) {
 			cancel()
 		}
 	}
-	dir := report.EvidenceDir(F.RunDir(), c.Device, c.Spec, c.Attempt)
-	paths, err := report.WriteEvidence(F.RunDir(), dir, files)
+	text := make(map[string]string, len(files))
+	for name, b := range files {
+		text[name] = string(b)
+	}
+	paths, err := report.Evidence(F.RunDir(), c.Device, c.Spec, c.Attempt, text)
 	if err != nil {
 		ginkgo.GinkgoWriter.Printf("evidence: %v\n", err)
 	}
 	shot := ""
-	if _, ok := files[ScreenshotFile]; ok {
-		shot = filepath.ToSlash(filepath.Join(dir, ScreenshotFile))
+	for _, p := range paths {
+		if path.Base(p) == ScreenshotFile {
+			shot = p
+		}
 	}
 	return paths, shot
 }

@@ -281,12 +281,12 @@ func (f *Framework) closeSessions() {
 }
 
 // DeviceInfo is a device's record for results.jsonl.
-func DeviceInfo(d device.Spec, status, reason string) *report.DeviceInfo {
+func DeviceInfo(d device.Spec, status report.DeviceStatus, reason string) *report.DeviceInfo {
 	info := &report.DeviceInfo{Name: d.Name, Serial: d.Serial, Server: d.Server, Model: d.Model, ModelID: d.ModelID, SN: d.SN,
 		AndroidVersion: d.AndroidVersion, HostPackage: d.HostPackage, Simulated: d.Simulated, Profile: d.Profile,
 		Container: d.Container, Defects: d.Defects, Status: status, Reason: reason, ClockOffsetSet: d.ClockOffset, ClockDriftPPM: d.ClockDriftPPM}
 	if in := d.Installed; in != nil {
-		info.Install = &report.InstallInfo{APK: in.APK, Package: in.Package, VersionName: in.VersionName, VersionCode: in.VersionCode,
+		info.Install = &report.Install{APK: in.APK, Package: in.Package, VersionName: in.VersionName, VersionCode: in.VersionCode,
 			SHA256: in.SHA256, Build: in.Build}
 		info.HostVersionName, info.HostVersionCode = in.VersionName, in.VersionCode
 	}

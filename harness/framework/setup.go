@@ -138,8 +138,9 @@ func setupFirst(ctx ginkgo.SpecContext) []byte {
 	host, _ := os.Hostname()
 	sc, _ := ginkgo.GinkgoConfiguration()
 	must(w.Write(report.Record{Kind: report.KindRun, Schema: report.SchemaVersion, Run: &report.RunInfo{ID: runID, Started: time.Now(),
-		FarmFile: cfg.Path, Procs: sc.ParallelTotal, Host: host, GoVersion: runtime.Version(), Labels: ginkgo.GinkgoLabelFilter(),
-		Matrix: string(cfg.MatrixOrDefault()), Budgets: report.BudgetsOf(cfg.LoadedBudgets())}}))
+		FarmFile: cfg.Path, Workers: sc.ParallelTotal, Host: host, GoVersion: runtime.Version(), Labels: ginkgo.GinkgoLabelFilter(),
+		Matrix: report.Matrix(cfg.MatrixOrDefault()), Budgets: report.BudgetsOf(cfg.LoadedBudgets()),
+		Tool: report.Tool{Name: report.ToolName}, Retries: report.Retries{Infrastructure: cfg.Run.Retries.Infrastructure}}}))
 	if err := report.Latest(reports, runDir); err != nil {
 		ginkgo.GinkgoWriter.Printf("reports: %v\n", err)
 	}
@@ -198,8 +199,13 @@ func renderReport(r ginkgo.Report) {
 	}
 	res, err := report.ReadDir(F.RunDir())
 	if err == nil {
-		end := res.Summarize(report.SummaryOptions{Interrupted: r.SpecialSuiteFailureReasons != nil && len(r.SpecialSuiteFailureReasons) > 0 && !r.SuiteSucceeded && interrupted(r)})
-		_ = F.Results.Write(report.Record{Kind: report.KindEnd, End: &end})
+		o := res.Options()
+		if interrupted(r) {
+			o.Signal = report.SignalINT
+		}
+		if end, err := res.SummarizeWith(o); err == nil {
+			_ = F.Results.Write(report.Record{Kind: report.KindEnd, End: &end})
+		}
 	}
 	if err := report.Render(F.RunDir()); err != nil {
 		fmt.Fprintf(os.Stderr, "wmpf-hil: render report: %v\n", err)

@@ -53,14 +53,14 @@ func SegmentByName(name string) (Segment, bool) {
 
 // Call is one measured call.
 type Call struct {
-	ID     string `json:"id"` // the call's groupId
+	ID     string `json:"id,omitempty"` // the call's groupId
 	RoomID string `json:"roomId,omitempty"`
-	Device string `json:"device"` // adb serial
-	Model  string `json:"model"`
+	Device string `json:"device,omitempty"` // adb serial
+	Model  string `json:"model,omitempty"`
 	// Start is "cold" or "warm": whether the Mini Program process was running.
 	Start string `json:"start,omitempty"`
 	// Stamps are host-clock times (device stamps converted with the clock model).
-	Stamps map[Stage]time.Time `json:"stamps"`
+	Stamps map[Stage]time.Time `json:"stamps,omitempty"`
 	// Truth, on simulated devices, is when each stage really happened.
 	Truth map[Stage]time.Time `json:"truth,omitempty"`
 	// ClockUncertainty is the clock model's ± bound when the call was converted.
@@ -68,7 +68,7 @@ type Call struct {
 	// Intended is when an open-loop schedule meant the call to be placed
 	// (zero for calls placed one after another). Latency from it counts
 	// the time the call waited for the device: no coordinated omission.
-	Intended time.Time `json:"intended,omitempty"`
+	Intended time.Time `json:"intended,omitzero"`
 	// Observed is when the harness read each device stage's line: what
 	// it adds to the figures is reported apart from the device's latency.
 	Observed map[Stage]time.Time `json:"observed,omitempty"`

@@ -1,6 +1,7 @@
 package latency
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +74,16 @@ func TestBudgetErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v (want %q)", in, err, want)
 		}
+	}
+}
+
+// A call's JSON leaves out what is unknown: no zero times.
+func TestCallJSONLeavesUnknownOut(t *testing.T) {
+	b, err := json.Marshal(Call{ID: "g-1", Stamps: map[Stage]time.Time{Placed: time.Unix(1000, 0).UTC()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(b); strings.Contains(s, "0001-01-01") || strings.Contains(s, "intended") || !strings.Contains(s, `"placed":"1970-01-01T00:16:40Z"`) {
+		t.Errorf("call JSON %s", s)
 	}
 }

@@ -24,13 +24,13 @@ func renderString(t testing.TB, r *Results) string {
 // synthResults is the fixture's run in memory, with n calls.
 func synthResults(n int, end bool) *Results {
 	rng := rand.New(rand.NewPCG(3, 4))
-	r := &Results{Run: &RunInfo{ID: "bench", Started: fixtureStart, FarmFile: "devices.yaml", Procs: 4, Host: "hil-01", Budgets: fixtureBudgets()}}
+	r := &Results{Run: &RunInfo{ID: "bench", Started: fixtureStart, FarmFile: "devices.yaml", Workers: 4, Host: "hil-01", Budgets: fixtureBudgets()}}
 	for i := range n {
 		r.Calls = append(r.Calls, synthCall(i, rng))
 	}
 	r.Devices = []DeviceInfo{{Name: "pixel-a", Serial: "pixel-a", Model: modelPixel, Status: "healthy"}, {Name: "sim-1", Serial: "sim-1", Model: modelSim, Simulated: true, Status: "healthy"}}
 	r.Specs = []SpecResult{
-		{Name: "ok", State: StatePassed, DurationMs: Ms(time.Second)},
+		{Name: "ok", State: StatePassed, Duration: time.Second},
 		{Name: "bad", State: StateFailed, Failure: hostileMsg, Evidence: []string{"evidence/bad/logcat.txt"}},
 	}
 	if end {
@@ -68,8 +68,11 @@ func TestWriteHTMLVerdicts(t *testing.T) {
 	}{
 		{nil, nil, `v-none" id="verdict">NO TESTS<`},
 		{[]SpecResult{{State: StatePassed}}, nil, `v-pass" id="verdict">PASS<`},
-		{[]SpecResult{{State: StatePassed}, {State: StateDeviceLost}}, nil, `v-warn" id="verdict">PASS (devices lost)<`},
-		{[]SpecResult{{State: StatePassed}, {State: StateInterrupted}}, nil, `v-fail" id="verdict">FAIL<`},
+		{[]SpecResult{{Name: "a", State: StatePassed}, {Name: "b", State: StateDeviceLost}}, nil, `v-warn" id="verdict">INCOMPLETE<`},
+		{[]SpecResult{{Name: "a", State: StatePassed}, {Name: "b", State: StateInterrupted}}, nil, `v-int" id="verdict">INTERRUPTED<`},
+		{[]SpecResult{{Name: "a", State: StatePassed}, {Name: "b", State: StatePanicked}}, nil, `v-fail" id="verdict">FAIL<`},
+		{[]SpecResult{{Name: "a", State: StateSkipped}}, nil, `v-none" id="verdict">NO TESTS<`},
+		{nil, &EndInfo{Verdict: "PASS (devices lost)", Passed: 3}, `v-warn" id="verdict">PASS (devices lost)<`},
 		{nil, &EndInfo{Verdict: "PASS", Passed: 3}, `v-pass" id="verdict">PASS<`},
 	}
 	for i, c := range cases {
@@ -94,17 +97,22 @@ func TestSpecsFailuresFirst(t *testing.T) {
 		{Name: "s-panicked", State: StatePanicked, Failure: "panic"},
 	}}
 	page := renderString(t, r)
-	got := regexp.MustCompile(`<tbody data-state="([^"]+)">`).FindAllStringSubmatch(page, -1)
+	got := regexp.MustCompile(`<tbody data-state="([^"]+)" id="c(\d+)-\d+">`).FindAllStringSubmatch(page, -1)
 	var states []string
 	for _, m := range got {
 		states = append(states, m[1])
 	}
-	want := "failed panicked device-lost skipped passed passed"
+	// Old states read as v1: panicked is a failure, device-lost a cell
+	// lost to its device; passed cells are not in the details.
+	want := "failed failed lost skipped"
 	if strings.Join(states, " ") != want {
-		t.Errorf("spec order %v, want %s", states, want)
+		t.Errorf("details order %v, want %s", states, want)
 	}
-	if strings.Index(page, "s-passed<") > strings.Index(page, "s-passed-2<") {
-		t.Error("passed specs out of run order")
+	if !strings.Contains(page, `<span class="badge st-lost">lost</span> <span class="muted">to device</span>`) {
+		t.Error("the device-lost spec is not shown as lost to the device")
+	}
+	if !regexp.MustCompile(`<tr id="s3"><td>s-passed</td><td></td><td>1 passed</td><td class="muted">\(no device\)</td></tr>`).MatchString(page) {
+		t.Error("a passed spec is not summed up in the specs table, in name order")
 	}
 }
 
@@ -132,7 +140,7 @@ func TestWriteHTMLOddData(t *testing.T) {
 		"model from device": {Devices: []DeviceInfo{{Serial: "s9", Model: "From Device"}, {}}, Calls: []CallResult{{Call: latency.Call{Device: "s9"}, Durations: map[string]float64{"total": 5}}}},
 		"odd specs and restarts": {
 			Specs: []SpecResult{
-				{State: "exploded", Failure: "x", Evidence: []string{"/abs/path/log.txt", "javascript:alert(1)", `evidence\win\log.txt`, "C:/x/y", "", "evidence/a b/c#d?.txt"}, DurationMs: -1000},
+				{Name: "odd", State: "exploded", Failure: "x", Evidence: []string{"/abs/path/log.txt", "javascript:alert(1)", `evidence\win\log.txt`, "C:/x/y", "", "evidence/a b/c#d?.txt"}, Duration: -time.Second},
 				{},
 			},
 			Restarts: []RestartInfo{{}, {PushVerdict: "late", RestartMs: math.NaN(), PushMs: math.Inf(1)}},

@@ -1,9 +1,7 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,56 +14,41 @@ import (
 // writes when symbolic links are not available.
 const (
 	HTMLFile   = "report.html"
-	JUnitFile  = "junit.xml"
 	LatestLink = "latest"
 	LatestText = "latest.txt"
 )
 
-// Render reads dir/results.jsonl and writes dir/report.html and
-// dir/junit.xml. A run without an end record (still going, or killed) is
-// summarised from what it recorded and its page says so. Each file is
-// written under a temporary name and renamed, so a reader sees the old file
-// or the new one, never half of one.
+// Render reads dir/results.jsonl and writes dir/report.html,
+// dir/junit.xml and dir/ctrf.json. A run without an end record (still
+// going, or killed) is summarised from what it recorded and its page says
+// so. Each file is written under a temporary name and renamed, so a reader
+// sees the old file or the new one, never half of one.
 func Render(dir string) error {
-	// One read serves both the records and their times, so a run still
-	// appending cannot make the two disagree.
-	data, err := os.ReadFile(filepath.Join(dir, ResultsFile))
+	r, err := ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	r, err := Read(bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("report: read %s: %w", filepath.Join(dir, ResultsFile), err)
-	}
-	var last time.Time
-	if r.End == nil {
-		last = lastRecordTime(data)
-	}
-	var page bytes.Buffer
-	if err := writeHTML(&page, r, last); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, HTMLFile), page.Bytes()); err != nil {
-		return err
-	}
-	return writeJUnitAtomic(filepath.Join(dir, JUnitFile), r)
+	return renderResults(dir, r, time.Now())
 }
 
-// lastRecordTime is the latest record time in a results file; lines that
-// do not decode are skipped.
-func lastRecordTime(data []byte) time.Time {
-	var last time.Time
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	for sc.Scan() {
-		var rec struct {
-			At time.Time `json:"at"`
-		}
-		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.At.After(last) {
-			last = rec.At
+// renderResults writes the three reports of r into dir.
+func renderResults(dir string, r *Results, now time.Time) error {
+	var page, junit, ctrf bytes.Buffer
+	if err := writeHTML(&page, r, r.Last); err != nil {
+		return err
+	}
+	if err := WriteJUnit(&junit, r); err != nil {
+		return err
+	}
+	if err := WriteCTRF(&ctrf, r, now); err != nil {
+		return err
+	}
+	for name, b := range map[string][]byte{HTMLFile: page.Bytes(), JUnitFile: junit.Bytes(), CTRFFile: ctrf.Bytes()} {
+		if err := writeFileAtomic(filepath.Join(dir, name), b); err != nil {
+			return err
 		}
 	}
-	return last
+	return nil
 }
 
 // writeFileAtomic writes path through a temporary file in the same
@@ -98,47 +81,6 @@ func writeFileAtomic(path string, data []byte) (err error) {
 		return fmt.Errorf("report: write %s: %w", path, err)
 	}
 	return nil
-}
-
-// writeJUnitAtomic has WriteJUnit write a temporary file, then renames it
-// over path.
-func writeJUnitAtomic(path string, r *Results) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	tmp := f.Name()
-	f.Close()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if err = WriteJUnit(tmp, r); err != nil {
-		return err
-	}
-	if err = syncFile(tmp); err != nil {
-		return fmt.Errorf("report: junit: %w", err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("report: junit: %w", err)
-	}
-	return nil
-}
-
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Chmod(0o644); err == nil {
-		err = cerr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // Latest points reportsDir/latest at runDir (a path, like Render's, not a

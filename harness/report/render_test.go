@@ -111,7 +111,7 @@ func writeFixture(t testing.TB, dir string, calls int, end bool) time.Time {
 			t.Fatal(err)
 		}
 	}
-	put(Record{Kind: KindRun, Run: &RunInfo{ID: "2026-03-01T10-00-00-fixture", Started: fixtureStart, FarmFile: "devices.yaml", Procs: 2, Host: "hil-01", GoVersion: "go1.26.8", Budgets: fixtureBudgets()}})
+	put(Record{Kind: KindRun, Run: &RunInfo{ID: "2026-03-01T10-00-00-fixture", Started: fixtureStart, FarmFile: "devices.yaml", Workers: 2, Host: "hil-01", GoVersion: "go1.26.8", Budgets: fixtureBudgets()}})
 	put(Record{Kind: KindDevice, Device: &DeviceInfo{Name: "pixel-a", Serial: "pixel-a", Model: modelPixel, SN: "SN-PX-1", Status: "healthy", ClockOffsetEstimated: 1500 * time.Microsecond, ClockDriftPPM: 3.2}})
 	put(Record{Kind: KindDevice, Device: &DeviceInfo{Name: "sim-1", Serial: "sim-1", Model: modelSim, SN: "SN-SIM-1", Simulated: true, Profile: "slow-launch", Defects: []string{"drop-push"}, Status: "healthy", ClockOffsetSet: 120 * time.Millisecond, ClockOffsetEstimated: 120400 * time.Microsecond, ClockDriftPPM: 40}})
 	put(Record{Kind: KindDevice, Device: &DeviceInfo{Name: "sim-2", Serial: "sim-2", Model: modelSim, SN: "SN-SIM-2", Simulated: true, Status: "healthy"}})
@@ -125,22 +125,23 @@ func writeFixture(t testing.TB, dir string, calls int, end bool) time.Time {
 	put(Record{Kind: KindRestart, Restart: &RestartInfo{Spec: "survives kill", Device: "sim-1", Model: modelSim, Kill: "kill-9", Restarted: true, RestartMs: 2310.4, PushVerdict: "delivered", PushMs: 2875.1, Detail: "push held by the server, delivered after activation"}})
 	put(Record{Kind: KindRestart, Restart: &RestartInfo{Spec: "survives kill", Device: "pixel-a", Model: modelPixel, Kill: "force-stop", Restarted: false, PushVerdict: "lost", PushMs: 10000, Detail: "no push within 10s"}})
 
-	ev, err := Evidence(dir, "answers within budget [pixel-a]", map[string]string{"logcat.txt": "I/WMPF: …", "ui dump.xml": "<hierarchy/>"})
+	ev, err := Evidence(dir, "pixel-a", "answers within budget", 1, map[string]string{"logcat.txt": "I/WMPF: …", "ui dump.xml": "<hierarchy/>"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev2, err := Evidence(dir, "survives kill [sim-2]", map[string]string{"contract#events.jsonl": "{}"})
+	ev2, err := Evidence(dir, "sim-2", "survives kill", 1, map[string]string{"contract#events.jsonl": "{}"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers a cold call", Labels: []string{"latency", "cold"}, Device: "pixel-a", Model: modelPixel, State: StatePassed, DurationMs: Ms(12300 * time.Millisecond)}})
-	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers within budget", Labels: []string{"latency"}, Device: "pixel-a", Model: modelPixel, State: StateFailed, DurationMs: Ms(15 * time.Second), Failure: hostileMsg, Location: "suites/latency_test.go:88", Evidence: ev}})
-	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "survives kill", Labels: []string{"restart"}, Device: "sim-2", Model: modelSim, State: StateDeviceLost, DurationMs: Ms(4 * time.Second), Failure: "device sim-2 lost: adb connection closed", Evidence: ev2}})
+	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers a cold call", Labels: []string{"latency", "cold"}, Device: "pixel-a", Model: modelPixel, State: StatePassed, Duration: 12300 * time.Millisecond}})
+	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers within budget", Labels: []string{"latency"}, Device: "pixel-a", Model: modelPixel, State: StateFailed, Duration: 15 * time.Second, Failure: hostileMsg, Location: "suites/latency_test.go:88", Evidence: ev}})
+	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "survives kill", Labels: []string{"restart"}, Device: "sim-2", Model: modelSim, State: StateDeviceLost, Duration: 4 * time.Second, Failure: "device sim-2 lost: adb connection closed", Evidence: ev2}})
 	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "leaves the call page", Labels: []string{"ui"}, State: StateSkipped}})
-	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers a warm call", Labels: []string{"latency", "warm"}, Device: "sim-1", Model: modelSim, State: StatePassed, DurationMs: Ms(800 * time.Millisecond), Attempts: []Attempt{{Attempt: 1, State: StateFailed}, {Attempt: 2, State: StatePassed}}}})
+	put(Record{Kind: KindSpec, Spec: &SpecResult{Name: "answers a warm call", Labels: []string{"latency", "warm"}, Device: "sim-1", Model: modelSim, State: StateFlaky, Duration: 800 * time.Millisecond,
+		Attempts: []Attempt{{Attempt: 1, State: StateFailed, Failure: "no answer"}, {Attempt: 2, State: StatePassed}}}})
 	last := at
 	if end {
-		put(Record{Kind: KindEnd, End: &EndInfo{Finished: fixtureStart.Add(time.Hour), Passed: 2, Failed: 1, Lost: 1, Verdict: "FAIL"}})
+		put(Record{Kind: KindEnd, End: &EndInfo{Finished: fixtureStart.Add(time.Hour), Passed: 1, Failed: 1, Flaky: 1, Lost: 1, Skipped: 1, Verdict: VerdictFail, ExitCode: ExitFailed}})
 		last = at
 	}
 	if err := w.Close(); err != nil {
@@ -158,7 +159,7 @@ func writeFixture(t testing.TB, dir string, calls int, end bool) time.Time {
 	return last
 }
 
-func readPage(t *testing.T, dir string) string {
+func readPage(t testing.TB, dir string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, HTMLFile))
 	if err != nil {
@@ -214,8 +215,8 @@ func TestRenderUnfinishedRun(t *testing.T) {
 	if err := parseXML(string(jb)); err != nil {
 		t.Errorf("junit.xml: %v", err)
 	}
-	if !strings.Contains(string(jb), `type="device lost"`) {
-		t.Error("junit.xml lacks the device-lost error")
+	if !strings.Contains(string(jb), `type="lost: device"`) {
+		t.Error("junit.xml lacks the lost-to-device error")
 	}
 	checkNoTempFiles(t, dir)
 }

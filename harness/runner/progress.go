@@ -27,7 +27,7 @@ type progress struct {
 	mu      sync.Mutex
 	total   int
 	perDev  map[string]*devProgress
-	counts  map[string]int
+	counts  map[report.State]int
 	done    int
 	started time.Time
 	first   time.Time
@@ -35,14 +35,14 @@ type progress struct {
 
 type devProgress struct {
 	total, done int
-	counts      map[string]int
+	counts      map[report.State]int
 	running     string
 	began       time.Time
 	workers     int
 }
 
 func newProgress(cells []framework.Cell, logf func(string, ...any)) *progress {
-	p := &progress{logf: logf, perDev: map[string]*devProgress{}, counts: map[string]int{}, started: time.Now()}
+	p := &progress{logf: logf, perDev: map[string]*devProgress{}, counts: map[report.State]int{}, started: time.Now()}
 	p.addCells(cells)
 	return p
 }
@@ -50,7 +50,7 @@ func newProgress(cells []framework.Cell, logf func(string, ...any)) *progress {
 func (p *progress) dev(name string) *devProgress {
 	d := p.perDev[name]
 	if d == nil {
-		d = &devProgress{counts: map[string]int{}}
+		d = &devProgress{counts: map[report.State]int{}}
 		p.perDev[name] = d
 	}
 	return d
@@ -130,7 +130,7 @@ func (p *progress) cellEnded(s *report.SpecResult) {
 		if why == "" {
 			why = s.Reason
 		}
-		p.logf("%-11s %s: %s", strings.ToUpper(s.State), framework.CellName(s.Name, s.Device), clipText(why, 160))
+		p.logf("%-11s %s: %s", strings.ToUpper(string(s.State)), framework.CellName(s.Name, s.Device), clipText(why, 160))
 	}
 }
 
@@ -169,9 +169,9 @@ func (p *progress) report() {
 	p.logf("%s", line)
 }
 
-func countsText(c map[string]int) string {
+func countsText(c map[report.State]int) string {
 	var parts []string
-	for _, st := range []string{report.StatePassed, report.StateFailed, report.StateFlaky, report.StateLost, report.StateQuarantined, report.StateSkipped, report.StateInterrupted} {
+	for _, st := range report.States {
 		if c[st] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c[st], st))
 		}

@@ -199,7 +199,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}()
 	}
 	if err != nil {
-		_ = r.w.Write(report.Record{Kind: report.KindIncident, Incident: &report.IncidentInfo{What: "farm-failed", Detail: err.Error()}})
+		_ = r.w.Write(report.Record{Kind: report.KindIncident, Incident: &report.IncidentInfo{What: report.IncidentFarmFailed, Detail: err.Error()}})
 		r.finish(ctx, context.Cause(ctx))
 		return &Result{RunDir: r.runDir}, fmt.Errorf("farm: %w", err)
 	}
@@ -246,9 +246,10 @@ func (r *run) procs() int {
 
 func (r *run) writeRunRecord(runID string) error {
 	host, _ := os.Hostname()
-	info := &report.RunInfo{ID: runID, Started: r.started, FarmFile: r.cfg.Path, Procs: r.opts.Procs, Host: host,
-		GoVersion: runtime.Version(), Labels: r.opts.Labels, Matrix: string(r.cfg.MatrixOrDefault()),
-		Budgets: report.BudgetsOf(r.cfg.LoadedBudgets()), Tool: &report.Tool{Name: "wmpf-hil", Version: r.opts.Version}}
+	info := &report.RunInfo{ID: runID, Started: r.started, FarmFile: r.cfg.Path, Workers: r.procs(), Host: host,
+		GoVersion: runtime.Version(), Labels: r.opts.Labels, Matrix: report.Matrix(r.cfg.MatrixOrDefault()),
+		Budgets: report.BudgetsOf(r.cfg.LoadedBudgets()), Tool: report.Tool{Name: report.ToolName, Version: r.opts.Version},
+		FlakeAttempts: r.opts.FlakeAttempts, FlakyFails: r.opts.FlakyFails, Retries: report.Retries{Infrastructure: r.cfg.Run.Retries.Infrastructure}}
 	if r.opts.Shard.Sharded() {
 		info.Shard = &report.Shard{Index: r.opts.Shard.Index, Count: r.opts.Shard.Count}
 	}
@@ -301,21 +302,23 @@ func (r *run) finish(ctx context.Context, cause error) report.EndInfo {
 	if err != nil {
 		res = &report.Results{}
 	}
-	o := report.SummaryOptions{FlakyFails: r.opts.FlakyFails}
+	o := res.Options()
+	o.FlakyFails = r.opts.FlakyFails
 	var sig signalCause
 	if errors.As(cause, &sig) {
 		o.Signal = sig.Name()
 	} else if errors.Is(cause, context.DeadlineExceeded) {
-		o.Interrupted = true
-		_ = r.w.Write(report.Record{Kind: report.KindIncident, Incident: &report.IncidentInfo{What: "timeout",
+		o.Incomplete = true
+		_ = r.w.Write(report.Record{Kind: report.KindIncident, Incident: &report.IncidentInfo{What: report.IncidentTimeout,
 			Detail: fmt.Sprintf("the run took longer than -timeout %v", r.opts.Timeout)}})
 	}
-	end := res.Summarize(o)
 	if fault := clockFault(res); fault != "" {
-		_ = r.w.Write(report.Record{Kind: report.KindIncident, Incident: &report.IncidentInfo{What: "harness-fault", Detail: fault}})
-		if end.ExitCode == 0 {
-			end.ExitCode, end.Verdict = 3, "HARNESS FAULT"
-		}
+		_ = r.w.Write(report.Record{Kind: report.KindIncident, Incident: &report.IncidentInfo{What: report.IncidentHarnessFault, Detail: fault}})
+		o.Incomplete = true
+	}
+	end, err := res.SummarizeWith(o)
+	if err != nil {
+		r.logf("summary: %v", err)
 	}
 	_ = r.w.Write(report.Record{Kind: report.KindEnd, End: &end})
 	if err := report.Render(r.runDir); err != nil {

@@ -283,32 +283,39 @@ func (r *run) interruptAll() {
 
 func cellKey(c framework.Cell) string { return c.Spec + "\x00" + c.Device }
 
-// recorded returns which of a job's cells have a result record written
-// after their latest start, and the cell started but not finished.
+// recorded returns which of a job's cells have a result written after
+// their latest start, and the cell started but not finished.
 func recorded(res *report.Results, j job) (map[string]bool, *framework.Cell) {
 	want := map[string]framework.Cell{}
 	for _, c := range j.cells {
 		want[cellKey(c)] = c
 	}
+	started := map[string]time.Time{}
+	for _, st := range res.Starts {
+		k := st.Spec + "\x00" + st.Device
+		if c, ok := want[k]; ok && st.Attempt >= c.Attempt && st.At().After(started[k]) {
+			started[k] = st.At()
+		}
+	}
+	finished := map[string]time.Time{}
+	for _, sp := range res.Specs {
+		k := sp.Name + "\x00" + sp.Device
+		if _, ok := want[k]; ok && !sp.Finished.Before(finished[k]) {
+			finished[k] = sp.Finished
+		}
+	}
 	done := map[string]bool{}
 	var running *framework.Cell
-	for _, rec := range res.Order {
+	var runningAt time.Time
+	for k, c := range want {
+		f, hasF := finished[k]
+		s, hasS := started[k]
 		switch {
-		case rec.Start != nil:
-			k := rec.Start.Spec + "\x00" + rec.Start.Device
-			if c, ok := want[k]; ok && rec.Start.Attempt >= c.Attempt {
-				cc := c
-				running = &cc
-				done[k] = false
-			}
-		case rec.Spec != nil:
-			k := rec.Spec.Name + "\x00" + rec.Spec.Device
-			if _, ok := want[k]; ok {
-				done[k] = true
-				if running != nil && cellKey(*running) == k {
-					running = nil
-				}
-			}
+		case hasF && (!hasS || !f.Before(s)):
+			done[k] = true
+		case hasS && s.After(runningAt):
+			cc := c
+			running, runningAt = &cc, s
 		}
 	}
 	return done, running
@@ -390,7 +397,7 @@ func priorAttempts(s report.SpecResult) []report.Attempt {
 	if len(s.Attempts) > 0 {
 		return s.Attempts
 	}
-	return []report.Attempt{{Attempt: 1, State: s.State, LostTo: s.LostTo, DurationMs: s.DurationMs, Failure: firstNonEmpty(s.Failure, s.Reason)}}
+	return []report.Attempt{{Attempt: 1, State: s.State, LostTo: s.LostTo, Duration: s.Duration, Failure: firstNonEmpty(s.Failure, s.Reason)}}
 }
 
 func firstNonEmpty(a, b string) string {

@@ -207,4 +207,3 @@ func (n namer) next(g SimDevices) string {
 
 // SNOf is the sn of the simulated device called name.
 func SNOf(name string) string { return "SIM-" + strings.ToUpper(name) }
-
