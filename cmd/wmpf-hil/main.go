@@ -5,6 +5,7 @@
 //	wmpf-hil run [-devices FILE] [-reports DIR] [-procs N] [-label-filter EXPR] [-shard I/N]
 //	wmpf-hil bench [-arrival poisson:2/s] [-duration 2m] [-baseline RUN_DIR]
 //	                                 release benchmark, gated on a baseline
+//	wmpf-hil merge -o OUT DIR...     one report from the folders of a run's shards
 //	wmpf-hil report RUN_DIR          render report.html, junit.xml and ctrf.json again
 //	wmpf-hil devices [-devices FILE] bring the farm up, health-check, print it
 //	wmpf-hil watch -serial SERIAL [-adb tcp:HOST:PORT]
@@ -32,6 +33,7 @@ import (
 var commands = []cli.Command{
 	{Name: "run", Summary: "run the suites against a farm, every spec on every device, and write the report", Run: runRun},
 	{Name: "bench", Summary: "release benchmark: open-loop calls at a set rate, p50…p99.9 per stage and model, gated on a baseline", Run: runBench},
+	{Name: "merge", Summary: "merge the report folders of a run's shards into one report", Run: runMerge},
 	{Name: "report", Summary: "render a run's report.html, junit.xml and ctrf.json from its results.jsonl", Run: runReport},
 	{Name: "devices", Summary: "bring the farm up, health-check every device and print the farm", Run: runDevices},
 	{Name: "watch", Summary: "follow a device's contract events live, on the host clock", Run: runWatch},

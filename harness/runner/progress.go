@@ -197,7 +197,7 @@ func (r *run) followResults(ctx context.Context) {
 	defer tick.Stop()
 	last := time.Now()
 	var partial []byte
-	for {
+	for stop := false; ; {
 		for {
 			line, err := rd.ReadBytes('\n')
 			if err == io.EOF {
@@ -226,9 +226,12 @@ func (r *run) followResults(ctx context.Context) {
 			r.progress.report()
 			last = time.Now()
 		}
+		if stop {
+			return
+		}
 		select {
 		case <-ctx.Done():
-			return
+			stop = true // one more read: what was written before the end
 		case <-tick.C:
 		}
 	}

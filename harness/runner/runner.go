@@ -97,6 +97,7 @@ type run struct {
 	w       *report.Writer
 	farm    *farm.Farm
 	specs   []specInfo
+	planned int // devices this run brings up
 	logf    func(format string, args ...any)
 	started time.Time
 
@@ -148,6 +149,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if len(only) == 0 {
 			return nil, fmt.Errorf("%w: shard %s has no device (the farm has %d)", ErrBadInput, o.Shard, cfg.DeviceCount())
 		}
+	}
+	r.planned = cfg.DeviceCount()
+	if only != nil {
+		r.planned = len(only)
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -236,10 +241,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return &Result{RunDir: r.runDir, End: end}, nil
 }
 
+// procs is how many workers run at once: -procs, else one per device
+// (healthy ones once the farm is up) up to DefaultMaxProcs.
 func (r *run) procs() int {
 	n := r.opts.Procs
 	if n == 0 {
-		n = min(len(r.farm.Spec.Devices), DefaultMaxProcs)
+		devices := r.planned
+		if r.farm != nil {
+			devices = len(r.farm.Spec.Devices)
+		}
+		n = min(devices, DefaultMaxProcs)
 	}
 	return max(n, 1)
 }

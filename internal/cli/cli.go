@@ -81,7 +81,8 @@ func Flags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// Parse parses args and checks the number of positional arguments.
+// Parse parses args and checks the number of positional arguments (any
+// number when positional is negative).
 func Parse(fs *flag.FlagSet, args []string, positional int) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -89,7 +90,7 @@ func Parse(fs *flag.FlagSet, args []string, positional int) error {
 		}
 		return UsageError{err.Error()}
 	}
-	if fs.NArg() != positional {
+	if positional >= 0 && fs.NArg() != positional {
 		if positional == 0 {
 			return Usagef("unexpected argument %q", fs.Arg(0))
 		}
