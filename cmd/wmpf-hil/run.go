@@ -67,7 +67,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // suiteRun is one run of the suites.
 type suiteRun struct {
-	devices, reports, runID, matrix, shard *string
+	devices, reports, runID, matrix, shard, install *string
 	shardCount, procs, flakeAttempts       *int
 	flakyFails                             *bool
 	timeout                                *time.Duration
@@ -89,6 +89,7 @@ func suiteFlags(fs *flag.FlagSet) *suiteRun {
 		flakeAttempts: fs.Int("flake-attempts", 0, "run a failed cell up to N times in all, recording each attempt; one that then passes is flaky (0: product failures are never retried)"),
 		flakyFails:    fs.Bool("flaky-fails", false, "a flaky cell fails the run (exit 1)"),
 		timeout:       fs.Duration("timeout", 30*time.Minute, "stop the run (as interrupted) if it takes longer"),
+		install:       fs.String("install", "", "install this APK, the host app build under test, on every device before the run (overrides the farm file's install:)"),
 	}
 }
 
@@ -114,7 +115,7 @@ func (r *suiteRun) exec(ctx context.Context, stdout, stderr io.Writer) (int, str
 		FarmFile: farm.FileFromEnv(*r.devices), ReportsDir: *r.reports, RunID: *r.runID, Procs: *r.procs,
 		Labels: r.labels, Matrix: farm.Matrix(*r.matrix), Shard: shard, FlakeAttempts: *r.flakeAttempts,
 		FlakyFails: *r.flakyFails, Timeout: *r.timeout, SuiteArgs: r.extra, Worker: []string{self, "worker"},
-		Version: version(), Stderr: stderr,
+		Version: version(), Stderr: stderr, InstallAPK: *r.install,
 	})
 	if errors.Is(err, runner.ErrBadInput) {
 		return 0, "", cli.UsageError{Msg: strings.TrimPrefix(err.Error(), runner.ErrBadInput.Error()+": ")}

@@ -37,6 +37,11 @@ func (f *Farm) check(ctx context.Context, d device.Spec, prepare func(context.Co
 	if out, err := dev.Run(ctx, "getprop ro.build.version.release"); err == nil {
 		d.AndroidVersion = strings.TrimSpace(out)
 	}
+	if d.Install != nil {
+		if err := f.installBuild(ctx, &d); err != nil {
+			return d, err.Error()
+		}
+	}
 	if prepare != nil {
 		if err := prepare(ctx, &d); err != nil {
 			return d, err.Error()

@@ -55,6 +55,9 @@ type Options struct {
 	ServerEvents func(ServerEvent)
 	// Only brings up just these devices (by name): a shard's. Nil: all.
 	Only []string
+	// InstallAPK, when set, is the build under test for every device,
+	// whatever the farm file says.
+	InstallAPK string
 	// Prepare, when set, runs on each device after it answers and before
 	// its health check (installing the build under test, say); an error
 	// takes the device out of the run with the error as the reason.
@@ -98,6 +101,7 @@ type Farm struct {
 	supplies []*Supply
 	// connected are the serials the run `adb connect`ed.
 	connected map[string]bool
+	apks      apks
 	stop      chan struct{}
 	watchers  sync.WaitGroup
 }
@@ -239,6 +243,15 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 		d, _ := ParseDuration(cfg.Run.CommandTimeout)
 		for i := range all {
 			all[i].CommandTimeout = d
+		}
+	}
+	if opts.InstallAPK != "" {
+		for i := range all {
+			pkg := ""
+			if all[i].Install != nil {
+				pkg = all[i].Install.Package
+			}
+			all[i].Install = &device.InstallSpec{APK: opts.InstallAPK, Package: pkg}
 		}
 	}
 

@@ -242,6 +242,10 @@ func recordCell(r ginkgo.SpecReport) {
 	default:
 		res.State, res.LostTo = stateOfFailure(msg)
 		res.Failure = msg
+		if in := c.spec.Installed; in != nil && res.State == report.StateFailed {
+			// Name the build under test, so a red nightly says which.
+			res.Failure = fmt.Sprintf("[build %s on %s] %s", in.Build, c.spec.Name, msg)
+		}
 	}
 	res.Evidence, res.Screenshot = c.evidence, c.screenshot
 	if res.State == report.StateLost || res.State == report.StateQuarantined {

@@ -65,9 +65,9 @@ type Options struct {
 	Worker []string
 	// Version is the tool's version, for the run record.
 	Version string
-	// Prepare runs on each device before its health check (installing
-	// the build under test).
-	Prepare func(ctx context.Context, d *device.Spec) error
+	// InstallAPK is the build under test for every device, whatever the
+	// farm file says.
+	InstallAPK string
 	// Stderr receives progress.
 	Stderr io.Writer
 }
@@ -139,6 +139,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Procs < 0 || o.Procs > 1024 {
 		return nil, fmt.Errorf("%w: -procs %d: allowed 1..1024 (0: one per device, at most %d)", ErrBadInput, o.Procs, DefaultMaxProcs)
 	}
+	if o.InstallAPK != "" {
+		o.InstallAPK, _ = filepath.Abs(o.InstallAPK)
+		if st, err := os.Stat(o.InstallAPK); err != nil || st.IsDir() {
+			return nil, fmt.Errorf("%w: -install %s: want an APK file (%v)", ErrBadInput, o.InstallAPK, err)
+		}
+	}
 	if o.FlakeAttempts < 0 || o.FlakeAttempts > 10 {
 		return nil, fmt.Errorf("%w: -flake-attempts %d: allowed 0..10", ErrBadInput, o.FlakeAttempts)
 	}
@@ -193,7 +199,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	// The farm.
 	r.logf("bringing the farm up")
-	f, err := farm.Up(ctx, cfg, farm.Options{Logf: r.logf, Only: only, Prepare: o.Prepare,
+	f, err := farm.Up(ctx, cfg, farm.Options{Logf: r.logf, Only: only, InstallAPK: o.InstallAPK,
 		ServerEvents: framework.ServerEvents(r.runDir, w)})
 	if f != nil {
 		defer func() {

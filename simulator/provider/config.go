@@ -67,6 +67,9 @@ type SimGroup struct {
 	// its Nth push, in the middle of that call. Loss says how.
 	LoseAtPush int            `yaml:"loseAtPush"`
 	Loss       simulator.Loss `yaml:"loss"`
+	// Install is a build of the host app to install on the group's
+	// devices before the run (wmpf-sim apk makes simulated builds).
+	Install *farm.Install `yaml:"install"`
 }
 
 // ContainerFarm is the simulated farm in a container.
@@ -159,6 +162,11 @@ func checkGroup(errs *strictyaml.Errors, f string, g SimGroup) {
 	if g.Auth != "" {
 		if _, err := adbd.ParseAuthMode(g.Auth); err != nil {
 			add("%s.auth %q: allowed none, reject, accept", f, g.Auth)
+		}
+	}
+	if g.Install != nil {
+		if g.Install.APK == "" {
+			add("%s.install.apk: required (the APK of the build under test)", f)
 		}
 	}
 	if g.HostPackage != "" && !strings.Contains(g.HostPackage, ".") {

@@ -159,6 +159,9 @@ func (s *simSupplier) Up(ctx context.Context, env farm.UpEnv, only []string) (*f
 			SN: d.SN(), ModelID: d.ModelID(), Model: d.Model(), HostPackage: d.HostPackage(), Push: device.PushWeChat, Simulated: true,
 			Profile: d.Profile().Name, Defects: d.Defects(), ClockOffset: cfgs[i].ClockOffset, ClockDriftPPM: cfgs[i].ClockDriftPPM,
 			Answer: device.DefaultAnswer, HangUp: device.DefaultHangUp, Accept: device.DefaultAccept})
+		if g.Install != nil {
+			sup.Devices[len(sup.Devices)-1].Install = &device.InstallSpec{APK: s.cfg.Resolve(g.Install.APK), Package: g.Install.Package}
+		}
 		env.Logf("simulated device %s on %s sn=%s model=%s defects=%v", names[i], d.Serial(), d.SN(), d.Model(), d.Defects())
 		if g.Lifetime != "" {
 			life, _ := time.ParseDuration(g.Lifetime)
