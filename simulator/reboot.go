@@ -177,7 +177,7 @@ func (d *Device) reboot(reason string, up chan struct{}) {
 		return
 	}
 	newSys.CompleteBoot()
-	if newApp != nil {
+	if newApp != nil && newApp.StartsAtBoot() {
 		// As NewDevice: the host app starts at boot with its main screen.
 		ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
 		if err := newApp.Boot(ctx); err != nil && d.ctx.Err() == nil {

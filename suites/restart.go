@@ -9,10 +9,12 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/wmpf-hil/wmpf-hil/harness/caller"
 	"github.com/wmpf-hil/wmpf-hil/harness/contract"
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
 	"github.com/wmpf-hil/wmpf-hil/harness/framework"
 	"github.com/wmpf-hil/wmpf-hil/harness/matchers"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"github.com/wmpf-hil/wmpf-hil/harness/report"
 )
 
@@ -147,3 +149,96 @@ var _ = framework.Describe("WMPF restart", Label("restart"), func() {
 		Fail("push lost: " + info.Detail)
 	}, SpecTimeout(90*time.Second))
 })
+
+var _ = framework.Describe("Device reboot", Label("restart", "reboot"), func() {
+	It("comes back after adb reboot: the host app starts at boot, WMPF activated and listening, a new push token, a push sent while it was down delivered or reported lost, and the next call arrives",
+		func(ctx SpecContext) {
+			d := framework.Lease(ctx)
+			budget := framework.F.Budgets.RebootFor(d.Spec.Model)
+			var tokenBefore string
+			if d.Spec.Push == device.PushWeChat {
+				tokenBefore = d.PushToken(ctx)
+			}
+			By(fmt.Sprintf("adb reboot (budget to callable: %v)", budget))
+			var downCall protocol.CallResult
+			res := d.Reboot(ctx, budget+5*time.Second, func() {
+				if tokenBefore == "" {
+					return
+				}
+				By("placing a call while the device is down")
+				var err error
+				downCall, err = framework.F.Caller.CallWMPF(ctx, caller.CallRequest{RoomType: protocol.RoomVideo, SN: d.Spec.SN,
+					ModelID: d.Spec.ModelID, PushToken: tokenBefore, NickName: "while rebooting"})
+				if err != nil {
+					GinkgoWriter.Printf("callWMPF while the device was down: %v\n", err)
+				}
+			})
+			info := &report.RestartInfo{Spec: CurrentSpecReport().LeafNodeText, Device: d.Spec.Name, Model: d.Spec.Model,
+				Kill: report.KillReboot, Restarted: res.Ready == "", RestartMs: report.Ms(res.Callable)}
+			AddReportEntry("reboot", fmt.Sprintf("gone %v, booted %v, callable %v", res.Gone.Round(time.Millisecond),
+				res.Booted.Round(time.Millisecond), res.Callable.Round(time.Millisecond)))
+			if res.Ready != "" {
+				info.Detail = "not ready after the reboot: " + res.Ready
+				framework.F.Record(report.Record{Kind: report.KindRestart, Restart: info})
+				Fail(fmt.Sprintf("after the reboot the host app is not ready for a call %v after adb reboot (it must start at boot, activate WMPF and register its listener by itself): %s",
+					res.Callable.Round(time.Millisecond), res.Ready))
+			}
+			if downCall.RoomID != "" {
+				// The session reads the device's log from its boot on.
+				down := d.TrackRoom(downCall.RoomID, downCall.GroupID)
+				down.Mark = 0
+				info.PushVerdict, info.Detail = pushVerdict(ctx, d, downCall.GroupID)
+				if info.PushVerdict == "delivered" {
+					By("the call placed while it was down rings once it is back")
+					down.Await(ctx, framework.EvPageShown, framework.DefaultTimeouts.PageShown)
+				}
+				Expect(framework.F.Caller.EndRoom(ctx, downCall.RoomID)).To(Succeed())
+				if info.PushVerdict == "delivered" {
+					down.Await(ctx, framework.EvFinished, framework.DefaultTimeouts.CallEnd)
+				}
+				d.Prepare(ctx)
+			}
+			framework.F.Record(report.Record{Kind: report.KindRestart, Restart: info})
+			Expect(res.Callable).To(BeNumerically("<=", budget), "reboot to callable took %v, over the %s budget %v (gone %v, booted %v)",
+				res.Callable.Round(time.Millisecond), d.Spec.Model, budget, res.Gone.Round(time.Millisecond), res.Booted.Round(time.Millisecond))
+			if tokenBefore != "" {
+				Expect(d.PushToken(ctx)).NotTo(Equal(tokenBefore), "the push token after the reboot is the one from before it: WMPF was not activated again")
+			}
+			By("the next call arrives")
+			call := d.PlaceCall(ctx, framework.CallOptions{Caller: "after reboot"})
+			Expect(call.Await(ctx, framework.EvLaunch, framework.DefaultTimeouts.Launch)).To(matchers.MatchLaunch(call.Expected))
+			call.Await(ctx, framework.EvPageShown, framework.DefaultTimeouts.PageShown)
+		}, SpecTimeout(5*time.Minute))
+})
+
+// pushVerdict says what became of the push of a call placed while the
+// device was down, as the WeChat side saw it: delivered (the device's WMPF
+// took it after the boot) or lost (it expired undelivered).
+func pushVerdict(ctx context.Context, d *framework.Device, groupID string) (verdict, detail string) {
+	deadline := time.Now().Add(framework.F.Budgets.PushDelivery)
+	for {
+		pushes, err := framework.F.Caller.Pushes(ctx, d.Spec.SN)
+		if err != nil {
+			return "", "the WeChat side's pushes: " + err.Error()
+		}
+		for _, p := range pushes {
+			if p.GroupID != groupID {
+				continue
+			}
+			switch p.Status {
+			case protocol.PushDelivered, protocol.PushAcked:
+				return "delivered", fmt.Sprintf("the push sent while it was down was %s after the boot", p.Status)
+			case protocol.PushExpired:
+				return "lost", "the push sent while it was down expired undelivered (the WeChat side keeps it only a short while)"
+			}
+		}
+		if time.Now().After(deadline) {
+			return "lost", fmt.Sprintf("the push sent while it was down was not delivered within %v of the boot", framework.F.Budgets.PushDelivery)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err().Error()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

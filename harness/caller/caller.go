@@ -521,22 +521,10 @@ func (c *Client) EndCallsOf(ctx context.Context, sn string) ([]string, error) {
 	if st.ActiveRoom == "" {
 		return nil, nil
 	}
-	r, err := c.Room(ctx, st.ActiveRoom)
-	if err != nil {
+	if err := c.EndRoom(ctx, st.ActiveRoom); err != nil {
 		return nil, err
 	}
-	switch r.State {
-	case protocol.StateRinging:
-		err = c.Cancel(ctx, r.RoomID)
-	case protocol.StateAnswered, protocol.StateOngoing:
-		err = c.Hangup(ctx, r.RoomID)
-	default:
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return []string{r.RoomID}, nil
+	return []string{st.ActiveRoom}, nil
 }
 
 // PushTokenOf is the newest push token the simulated WeChat side issued to
@@ -560,4 +548,20 @@ func FastClient(timeout time.Duration) *http.Client {
 		MaxIdleConnsPerHost:   8,
 		IdleConnTimeout:       30 * time.Second,
 	}}
+}
+
+// EndRoom ends a call from the caller's side: cancels it while it rings,
+// hangs it up once answered; a call already over is left alone.
+func (c *Client) EndRoom(ctx context.Context, roomID string) error {
+	r, err := c.Room(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	switch r.State {
+	case protocol.StateRinging:
+		return c.Cancel(ctx, roomID)
+	case protocol.StateAnswered, protocol.StateOngoing:
+		return c.Hangup(ctx, roomID)
+	}
+	return nil
 }

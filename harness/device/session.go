@@ -49,8 +49,19 @@ type Session struct {
 	streamErr error
 }
 
-// Open starts a session: the logcat stream and a first clock estimate.
-func Open(ctx context.Context, spec Spec) (*Session, error) {
+// Open starts a session: the logcat stream (from now on) and a first clock
+// estimate.
+func Open(ctx context.Context, spec Spec) (*Session, error) { return OpenWith(ctx, spec, OpenOptions{}) }
+
+// OpenOptions tune OpenWith.
+type OpenOptions struct {
+	// FromStart reads the device's log buffer from its start, not from
+	// now: what a device just booted logged before the session opened.
+	FromStart bool
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, spec Spec, o OpenOptions) (*Session, error) {
 	client := adb.NewClient(spec.Server)
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &Session{Spec: spec, ADB: client.Device(spec.Serial), Log: NewEventLog(0), Opened: time.Now(), ctx: sctx, cancel: cancel}
@@ -74,7 +85,11 @@ func Open(ctx context.Context, spec Spec) (*Session, error) {
 	// The stream lives as long as the session, not the caller's context;
 	// opening it is still bounded by the caller's.
 	stop := context.AfterFunc(ctx, cancel)
-	st, err := s.ADB.StreamShell(sctx, "logcat "+logcat.Args+" -T 1")
+	tail := " -T 1"
+	if o.FromStart {
+		tail = ""
+	}
+	st, err := s.ADB.StreamShell(sctx, "logcat "+logcat.Args+tail)
 	stop()
 	if err != nil {
 		cancel()

@@ -126,11 +126,14 @@ func (d *Device) PlaceCall(ctx context.Context, o CallOptions) *Call {
 }
 
 // TrackRoom makes the spec's cleanup end a room the spec created without
-// PlaceCall (a call that should have been refused, say).
-func (d *Device) TrackRoom(roomID, groupID string) {
+// PlaceCall (a call that should have been refused, or placed while the
+// device was away), and returns it as a call whose events can be awaited.
+func (d *Device) TrackRoom(roomID, groupID string) *Call {
+	c := &Call{Device: d, RoomID: roomID, GroupID: groupID, Mark: d.Log.Mark()}
 	d.mu.Lock()
-	d.calls = append(d.calls, &Call{Device: d, RoomID: roomID, GroupID: groupID, Mark: d.Log.Mark()})
+	d.calls = append(d.calls, c)
 	d.mu.Unlock()
+	return c
 }
 
 // isPush reports whether a push_received event carries this call's push.
@@ -380,15 +383,5 @@ func (c *Call) EndCall(ctx context.Context) error {
 	if c.RoomID == "" || c.Device.f.Caller == nil {
 		return nil
 	}
-	r, err := c.Device.f.Caller.Room(ctx, c.RoomID)
-	if err != nil {
-		return err
-	}
-	switch r.State {
-	case protocol.StateRinging:
-		return c.Device.f.Caller.Cancel(ctx, c.RoomID)
-	case protocol.StateAnswered, protocol.StateOngoing:
-		return c.Device.f.Caller.Hangup(ctx, c.RoomID)
-	}
-	return nil
+	return c.Device.f.Caller.EndRoom(ctx, c.RoomID)
 }

@@ -11,6 +11,7 @@ import (
 
 	ginkgo "github.com/onsi/ginkgo/v2"
 
+	"github.com/wmpf-hil/wmpf-hil/harness/adb"
 	"github.com/wmpf-hil/wmpf-hil/harness/contract"
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
 	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
@@ -208,4 +209,80 @@ func (d *Device) cleanup(ctx context.Context) {
 	if len(twice) > 0 {
 		ginkgo.Fail(strings.Join(twice, "\n"))
 	}
+}
+
+// RebootResult is what a reboot of the device took.
+type RebootResult struct {
+	// Gone is from the reboot command to the device no longer answering;
+	// Booted to sys.boot_completed=1; Callable to its host app ready for a
+	// call (WMPF running, activated, the listener registered) without the
+	// harness starting anything.
+	Gone, Booted, Callable time.Duration
+	// Ready is "" when the host app became ready by itself, else why not.
+	Ready string
+}
+
+// Reboot reboots the device with `adb reboot`, waits for it to come back
+// and boot, reconnecting a network device, and for its host app to become
+// ready by itself (started at boot): the spec's session is replaced by one
+// on the booted device. within bounds the whole.
+// whileDown, when not nil, runs once the device has gone away, before it
+// is back (to send it a push it cannot receive, say).
+func (d *Device) Reboot(ctx context.Context, within time.Duration, whileDown func()) RebootResult {
+	ginkgo.GinkgoHelper()
+	var res RebootResult
+	rctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	start := time.Now()
+	old := d.Session
+	d.f.mu.Lock()
+	delete(d.f.sessions, d.Spec.Name)
+	d.f.mu.Unlock()
+	old.Close()
+	if err := d.ADB.Reboot(rctx, adb.RebootSystem); err != nil {
+		d.Must(fmt.Errorf("%w: adb reboot: %v", device.ErrDeviceLost, err))
+	}
+	res.Gone = time.Since(start)
+	if whileDown != nil {
+		whileDown()
+	}
+	link := adb.LinkUSB
+	if d.Spec.Connect {
+		link = adb.LinkNetwork
+	}
+	if err := d.ADB.WaitBoot(rctx, link); err != nil {
+		d.f.deviceLost(d.Spec, time.Time{}, fmt.Errorf("%w: it did not come back booted within %v of adb reboot: %v", device.ErrDeviceLost, within, err))
+	}
+	res.Booted = time.Since(start)
+	// A session that reads the log from the boot on, so that what the
+	// device did before the session opened is seen too.
+	s, err := device.OpenWith(rctx, d.Spec, device.OpenOptions{FromStart: true})
+	if err != nil {
+		d.f.deviceLost(d.Spec, time.Time{}, err)
+	}
+	d.f.mu.Lock()
+	d.f.sessions[d.Spec.Name] = s
+	d.f.mu.Unlock()
+	d.Session = s
+	d.mark = 0
+	// The host app must start by itself. Asking it anything first (the
+	// readiness hook is a broadcast) would start it: look for its process.
+	for {
+		pids, err := d.Pidof(rctx, d.Spec.HostPackage)
+		if err == nil && len(pids) > 0 {
+			break
+		}
+		if rctx.Err() != nil {
+			res.Callable = time.Since(start)
+			res.Ready = fmt.Sprintf("the host app (%s) did not start at boot: no process of it %v after adb reboot", d.Spec.HostPackage, res.Callable.Round(time.Millisecond))
+			return res
+		}
+		select {
+		case <-rctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	res.Ready = d.Session.WaitReady(rctx, time.Until(start.Add(within)))
+	res.Callable = time.Since(start)
+	return res
 }

@@ -26,6 +26,31 @@ type Budgets struct {
 	// PushDelivery: how long a push may take to reach the host app before
 	// it is reported lost.
 	PushDelivery time.Duration `yaml:"pushDelivery"`
+	// Reboot: `adb reboot` → the device back, booted, and its host app
+	// ready for a call (WMPF running, activated, listening), by model.
+	// Optional: DefaultReboot for a model the file does not name.
+	Reboot RebootBudget `yaml:"reboot"`
+}
+
+// RebootBudget bounds reboot-to-callable, per device model.
+type RebootBudget struct {
+	Default time.Duration            `yaml:"default"`
+	Models  map[string]time.Duration `yaml:"models"`
+}
+
+// DefaultReboot is the reboot budget of a model no budgets file names:
+// real devices take 20–60 s to boot.
+const DefaultReboot = 2 * time.Minute
+
+// RebootFor is the reboot budget of a device model.
+func (b *Budgets) RebootFor(model string) time.Duration {
+	if d, ok := b.Reboot.Models[model]; ok && d > 0 {
+		return d
+	}
+	if b.Reboot.Default > 0 {
+		return b.Reboot.Default
+	}
+	return DefaultReboot
 }
 
 // SegmentBudget bounds one segment.
@@ -92,6 +117,14 @@ func ParseBudgets(data []byte) (*Budgets, error) {
 	for name, d := range map[string]time.Duration{"restart": b.Restart, "leave": b.Leave, "pushDelivery": b.PushDelivery} {
 		if d <= 0 {
 			missing = append(missing, name)
+		}
+	}
+	if b.Reboot.Default < 0 {
+		return nil, fmt.Errorf("reboot.default %v: want a positive duration", b.Reboot.Default)
+	}
+	for m, d := range b.Reboot.Models {
+		if d <= 0 {
+			return nil, fmt.Errorf("reboot.models.%s %v: want a positive duration", m, d)
 		}
 	}
 	if len(missing) > 0 {

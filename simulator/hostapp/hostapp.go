@@ -120,11 +120,8 @@ func Install(cfg Config) (*App, error) {
 			{Class: a.pkg + MainActivity, Exported: true, Launcher: true},
 			{Class: a.pkg + IncomingActivity},
 		},
-		Receivers: []android.ReceiverInfo{
-			{Class: a.pkg + HookReceiver, Exported: true, Actions: []string{contract.ActionInjectPush, contract.ActionConfigure, contract.ActionReport}},
-			{Class: a.pkg + BootReceiver, Exported: false, Actions: []string{"android.intent.action.BOOT_COMPLETED"}},
-		},
-		App: (*androidApp)(a),
+		Receivers: a.receivers(),
+		App:       (*androidApp)(a),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hostapp: install: %w", err)
@@ -154,6 +151,20 @@ func (a *App) Settings() Settings {
 
 // Detach stops the app watching the system: another build replaced it.
 func (a *App) Detach() { a.detach() }
+
+// receivers are the app's manifest receivers: the test hooks, and
+// BOOT_COMPLETED unless the build has the no-boot-start defect.
+func (a *App) receivers() []android.ReceiverInfo {
+	rs := []android.ReceiverInfo{{Class: a.pkg + HookReceiver, Exported: true, Actions: []string{contract.ActionInjectPush, contract.ActionConfigure, contract.ActionReport}}}
+	if a.StartsAtBoot() {
+		rs = append(rs, android.ReceiverInfo{Class: a.pkg + BootReceiver, Exported: false, Actions: []string{"android.intent.action.BOOT_COMPLETED"}})
+	}
+	return rs
+}
+
+// StartsAtBoot reports whether the app starts on BOOT_COMPLETED (a build
+// with the no-boot-start defect has no receiver for it).
+func (a *App) StartsAtBoot() bool { return !a.cfg.Defects.Has(profile.NoBootStart) }
 
 // Boot starts the app as BOOT_COMPLETED would, with its main screen in front.
 func (a *App) Boot(ctx context.Context) error {

@@ -35,6 +35,9 @@ const (
 	SlowLaunch Defect = "slow-launch"
 	// CrashOnPush: the host app crashes when a push arrives.
 	CrashOnPush Defect = "crash-on-push"
+	// NoBootStart: the host app does not start at boot (no BOOT_COMPLETED
+	// receiver): after a reboot no push reaches it until someone opens it.
+	NoBootStart Defect = "no-boot-start"
 	// DoubleLaunch: the host app calls launchMiniProgram twice for one push,
 	// with the same parameters, timing.doubleLaunchGap apart.
 	DoubleLaunch Defect = "double-launch"
@@ -58,6 +61,7 @@ var Defects = map[Defect]string{
 	StuckOnCallPage:     "the device stays on the call page after the call ends",
 	SlowLaunch:          "the Mini Program takes timing.slowLaunchFactor times longer to start",
 	CrashOnPush:         "the host app crashes when a push arrives",
+	NoBootStart:         "the host app does not start at boot: after a reboot it takes no call until it is opened",
 	DoubleLaunch:        "the host app calls launchMiniProgram twice for one push (timing.doubleLaunchGap apart)",
 	LaggingHooks:        "the host app writes its contract log lines timing.hookLag after each step",
 	NoTokenRefresh:      "the host app never refreshes its push token; calls fail once it expires",
