@@ -24,7 +24,7 @@ func runAPK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	pkg := fs.String("package", build.DefaultPackage, "the host app's package")
 	keyFile := fs.String("key", "", "PEM file with the signing key and certificate; made there if missing (default: wmpf-hil/debug-key.pem in the user's config directory)")
 	profileName := fs.String("profile", "", "take every timing of this device profile (from -profiles)")
-	profilesDir := fs.String("profiles", "fixtures/profiles", "directory of device profiles")
+	profilesDir := fs.String("profiles", os.Getenv("WMPF_HIL_PROFILES"), "directory of device profiles (default: $WMPF_HIL_PROFILES, else the built-in profiles)")
 	notes := fs.String("notes", "", "free text kept in build.json")
 	var defects, timings multiFlag
 	fs.Var(&defects, "defect", "a defect this build has (repeatable): "+strings.Join(profile.DefectNames(), ", "))
@@ -43,7 +43,7 @@ func runAPK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	spec := build.Spec{Format: build.Format, Defects: defects, Notes: *notes, Timing: map[string]string{}}
 	if *profileName != "" {
-		p, err := profile.Find(*profilesDir, *profileName)
+		p, err := library(*profilesDir).Find(*profileName)
 		if err != nil {
 			return cli.Usagef("-profile: %v", err)
 		}

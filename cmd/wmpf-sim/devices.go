@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wmpf-hil/wmpf-hil/internal/cli"
 	"github.com/wmpf-hil/wmpf-hil/simulator"
@@ -38,7 +38,7 @@ func (f *deviceFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.port, "port", 16000, "first device port (devices use PORT, PORT+1, …; 5555-5585 are refused)")
 	fs.StringVar(&f.host, "host", "127.0.0.1", "address to listen on (0.0.0.0 inside a container)")
 	fs.StringVar(&f.profiles, "profile", "panel", "device profile, or a comma list given to the devices in turn")
-	fs.StringVar(&f.profileDir, "profiles", defaultProfileDir(), "directory of device profiles")
+	fs.StringVar(&f.profileDir, "profiles", os.Getenv("WMPF_HIL_PROFILES"), "directory of device profiles (default: $WMPF_HIL_PROFILES, else the built-in profiles)")
 	fs.Var(&f.defects, "defect", "switch a defect on: NAME for every device, or INDEX:NAME for device INDEX (0-based); repeatable")
 	fs.StringVar(&f.offset, "clock-offset", "0s", "device clock offset from the host: a duration, or SPREAD like ±5s to spread devices over -5s..+5s")
 	fs.Float64Var(&f.drift, "clock-drift", 0, "device clock drift in ppm (devices alternate its sign)")
@@ -47,22 +47,12 @@ func (f *deviceFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.seed, "seed", 0, "random seed for timing (0: derived from the port)")
 }
 
-func defaultProfileDir() string {
-	if d := os.Getenv("WMPF_HIL_PROFILES"); d != "" {
-		return d
+// library is the profiles directory named, or the built-in profiles.
+func library(dir string) profile.Library {
+	if dir == "" {
+		return profile.Builtin()
 	}
-	for _, c := range []string{"fixtures/profiles", "../fixtures/profiles", "../../fixtures/profiles"} {
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-	}
-	if exe, err := os.Executable(); err == nil {
-		c := filepath.Join(filepath.Dir(exe), "..", "fixtures", "profiles")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-	}
-	return "fixtures/profiles"
+	return profile.Dir(dir)
 }
 
 // configs turns the flags into one DeviceConfig per device.
@@ -77,7 +67,7 @@ func (f *deviceFlags) configs() ([]simulator.DeviceConfig, error) {
 	}
 	var profiles []*profile.Profile
 	for _, name := range strings.Split(f.profiles, ",") {
-		p, err := profile.Find(f.profileDir, strings.TrimSpace(name))
+		p, err := library(f.profileDir).Find(strings.TrimSpace(name))
 		if err != nil {
 			return nil, cli.UsageError{Msg: fmt.Sprintf("-profile: %v", err)}
 		}
@@ -179,10 +169,37 @@ func runFarm(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer farm.Close()
+	// READY means callable: each device is printed once the WeChat side
+	// has it activated, connected and holding a push token.
+	if err := awaitCallable(ctx, stderr, farm, 60*time.Second); err != nil {
+		return err
+	}
 	printReady(stdout, stderr, farm)
 	fmt.Fprintf(stdout, "API url=%s token=%s\n", farm.WeChat.URL(), farm.WeChat.AccessToken())
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "wmpf-sim: stopping")
+	return nil
+}
+
+// awaitCallable waits until the WeChat side can call every device.
+func awaitCallable(ctx context.Context, stderr io.Writer, farm *simulator.Farm, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for _, d := range farm.Devices {
+		for {
+			ok, why := farm.WeChat.Callable(d.SN())
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("device %s (sn %s) is not callable %v after starting: %s", d.Serial(), d.SN(), within, why)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
 	return nil
 }
 
@@ -199,16 +216,18 @@ func printReady(stdout, stderr io.Writer, farm *simulator.Farm) {
 
 func runProfiles(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("profiles", stderr)
-	dir := fs.String("profiles", defaultProfileDir(), "directory of device profiles")
+	dir := fs.String("profiles", os.Getenv("WMPF_HIL_PROFILES"), "directory of device profiles (default: $WMPF_HIL_PROFILES, else the built-in profiles)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	names, err := profile.List(*dir)
+	lib := library(*dir)
+	names, err := lib.List()
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stderr, "profiles in %s:\n", lib.Where)
 	for _, n := range names {
-		p, err := profile.Find(*dir, n)
+		p, err := lib.Find(n)
 		if err != nil {
 			return err
 		}

@@ -3,22 +3,26 @@
 //	wmpf-sim devices -n N -port P [flags]   N simulated devices on 127.0.0.1:P, P+1, …
 //	wmpf-sim farm -n N -port P [flags]      the WeChat side and N devices that use it
 //	wmpf-sim call --api URL --token T --sn SN --room voice|video --caller NAME
-//	wmpf-sim profiles                       the device profiles in fixtures/profiles
+//	wmpf-sim profiles                       the device profiles (built in, or -profiles DIR)
 //	wmpf-sim defects                        the defects a device can have
 //	wmpf-sim apk -o FILE -version NAME [-version-code N] [-defect D]... [-package PKG]
 //	                                        a simulated host-app build (signed APK)
 //
 // Devices print "READY serial=127.0.0.1:<port> sn=<sn> model=<model>" once
-// they accept connections; the farm prints "API url=… token=…". Both run
+// they accept connections — and, for the farm, once the WeChat side can
+// call them (activated, connected, holding a push token); the farm then
+// prints "API url=… token=…". Both run
 // until SIGINT or SIGTERM and then close cleanly.
 package main
 
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -38,6 +42,10 @@ var commands = []cli.Command{
 }
 
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "-version" || os.Args[1] == "--version" || os.Args[1] == "version") {
+		fmt.Println("wmpf-sim", version())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
@@ -45,6 +53,25 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return cli.Main(ctx, "wmpf-sim", commands, args, stdout, stderr)
+}
+
+// version is the module version the binary was built from, else its VCS
+// revision, else "devel".
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
+			v = "devel-" + s.Value[:min(12, len(s.Value))]
+		}
+	}
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	return v
 }
 
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {

@@ -586,3 +586,32 @@ func (s *Server) newPushLocked(d *device, kind, roomID, groupID, msg string, now
 	s.pushOrder = append(s.pushOrder, p)
 	return p
 }
+
+// DeviceStatus is a device as the WeChat side knows it (ok false when it
+// has never heard of sn).
+func (s *Server) DeviceStatus(sn string) (protocol.DeviceStatus, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.devices[sn]
+	if d == nil {
+		return protocol.DeviceStatus{}, false
+	}
+	return s.statusLocked(d, s.now()), true
+}
+
+// Callable reports whether a call to sn can be placed now: the device is
+// activated, connected and holds a push token; else it says what is missing.
+func (s *Server) Callable(sn string) (bool, string) {
+	st, ok := s.DeviceStatus(sn)
+	switch {
+	case !ok:
+		return false, "the WeChat side has not heard of it yet"
+	case !st.Activated:
+		return false, "not activated yet"
+	case !st.Connected:
+		return false, "its push connection is not up yet"
+	case st.PushToken == "":
+		return false, "it has no push token yet"
+	}
+	return true, ""
+}
