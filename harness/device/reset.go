@@ -19,6 +19,10 @@ type WeChatSide interface {
 	PushTokenOf(ctx context.Context, sn string) (string, time.Time, error)
 }
 
+// callEndSettle is how long a reset lets a device whose call it ended leave
+// the call page by itself.
+const callEndSettle = 3 * time.Second
+
 // ResetReport says what a reset found and did.
 type ResetReport struct {
 	// Did lists what was done ("ended call r1 on the WeChat side", …).
@@ -42,13 +46,29 @@ func (s *Session) Reset(ctx context.Context, w WeChatSide, within time.Duration)
 			rep.Did = append(rep.Did, "ended call "+r+" on the WeChat side")
 		}
 	}
-	if on, _, err := s.OnCallPage(ctx); err != nil {
-		return rep, err
-	} else if on {
-		if _, err := s.Run(ctx, "input keyevent KEYCODE_BACK"); err != nil {
+	// A call just ended leaves the call page by itself (to the end page or
+	// the background): give it the time to, rather than racing it.
+	settle := time.Now().Add(callEndSettle)
+	for {
+		on, _, err := s.OnCallPage(ctx)
+		if err != nil {
 			return rep, err
 		}
-		rep.Did = append(rep.Did, "left the call page")
+		if !on {
+			break
+		}
+		if len(rep.Did) == 0 || time.Now().After(settle) {
+			if _, err := s.Run(ctx, "input keyevent KEYCODE_BACK"); err != nil {
+				return rep, err
+			}
+			rep.Did = append(rep.Did, "left the call page")
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	restart := ""
 	if r := s.Readiness(ctx); r != "" {
