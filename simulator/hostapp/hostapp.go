@@ -76,15 +76,16 @@ type App struct {
 	version string
 	detach  func()
 
-	mu       sync.Mutex
-	settings Settings
-	proc     *android.Process
-	client   *wmpf.Client
-	seq      int
-	crashed  bool
-	ended    map[string]bool // groupIds whose end was handled
-	appIDs   map[string]string
-	lastPush string
+	mu           sync.Mutex
+	droppedFirst bool
+	settings     Settings
+	proc         *android.Process
+	client       *wmpf.Client
+	seq          int
+	crashed      bool
+	ended        map[string]bool // groupIds whose end was handled
+	appIDs       map[string]string
+	lastPush     string
 	// what the state line reports
 	activated  bool
 	listenerOK bool
@@ -565,6 +566,16 @@ func clip(s string) string {
 }
 
 func (a *App) onPush(p *android.Process, msg, via string) {
+	if a.cfg.Defects.Has(profile.DropFirstPush) {
+		a.mu.Lock()
+		first := !a.droppedFirst
+		a.droppedFirst = true
+		a.mu.Unlock()
+		if first {
+			p.Log('W', tagApp, "push listener not ready: message dropped")
+			return
+		}
+	}
 	at := a.emit(p, contract.EvPushReceived, map[string]any{"msg": msg, "via": via})
 	if a.cfg.Defects.Has(profile.CrashOnPush) {
 		a.crash(p, "java.lang.NullPointerException: Attempt to invoke virtual method 'java.lang.String org.json.JSONObject.getString(java.lang.String)' on a null object reference")

@@ -38,6 +38,10 @@ const (
 	// NoBootStart: the host app does not start at boot (no BOOT_COMPLETED
 	// receiver): after a reboot no push reaches it until someone opens it.
 	NoBootStart Defect = "no-boot-start"
+	// DropFirstPush: the host app loses the first push that reaches it (a
+	// start-up race in its listener); later pushes are handled. A spec that
+	// meets it fails once and passes when run again: a flaky device.
+	DropFirstPush Defect = "drop-first-push"
 	// DoubleLaunch: the host app calls launchMiniProgram twice for one push,
 	// with the same parameters, timing.doubleLaunchGap apart.
 	DoubleLaunch Defect = "double-launch"
@@ -62,6 +66,7 @@ var Defects = map[Defect]string{
 	SlowLaunch:          "the Mini Program takes timing.slowLaunchFactor times longer to start",
 	CrashOnPush:         "the host app crashes when a push arrives",
 	NoBootStart:         "the host app does not start at boot: after a reboot it takes no call until it is opened",
+	DropFirstPush:       "the host app loses the first push that reaches it; later ones are handled (a flaky device)",
 	DoubleLaunch:        "the host app calls launchMiniProgram twice for one push (timing.doubleLaunchGap apart)",
 	LaggingHooks:        "the host app writes its contract log lines timing.hookLag after each step",
 	NoTokenRefresh:      "the host app never refreshes its push token; calls fail once it expires",
