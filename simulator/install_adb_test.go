@@ -118,7 +118,7 @@ func TestAdbInstallSimulatedBuildsChangeTheHostApp(t *testing.T) {
 	out, errs, code := a.run("-s", serial, "install", good)
 	needStreamedInstall(t, out)
 	if code != 0 || out != "Performing Streamed Install\nSuccess\n" {
-		t.Fatalf("adb install good build: %q", out)
+		t.Fatalf("adb install good build: exit %d stdout %q stderr %q", code, out, errs)
 	}
 	if got := a.shell(serial, "pm list packages --show-versioncode "+hostPkg); got != "package:"+hostPkg+" versionCode:150" {
 		t.Errorf("pm list packages: %q", got)
