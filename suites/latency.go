@@ -75,10 +75,10 @@ func measureLatency(ctx SpecContext, d *framework.Device) {
 func answeredCall(ctx SpecContext, d *framework.Device, o framework.CallOptions) (latency.Call, []latency.Violation) {
 	GinkgoHelper()
 	call := d.PlaceCall(ctx, o)
-	lc := call.Measure(ctx, 30*time.Second)
+	lc := call.Measure(ctx, framework.DefaultTimeouts.Answered)
 	viol := d.RecordCall(lc)
 	Expect(call.EndCall(ctx)).To(Succeed())
-	call.Await(ctx, contract.EvCallEnded, 15*time.Second)
+	call.Await(ctx, framework.EvCallEnded, framework.DefaultTimeouts.CallEnd)
 	return lc, viol
 }
 
