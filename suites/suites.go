@@ -5,7 +5,8 @@
 //
 //	go tool ginkgo -p --procs 4 ./suites -- -devices devices.yaml
 //
-// Labels: smoke, launch, latency, restart, call-end, bad-input, benchmark.
+// Labels: smoke, launch, latency, restart, reboot, call-end, bad-input,
+// push-token, benchmark.
 package suites
 
 import (
