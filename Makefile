@@ -10,7 +10,7 @@ PROCS     ?=
 GINKGO    := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
 export TESTCONTAINERS_RYUK_DISABLED = true
 
-.PHONY: run test deps xmllint build vet fmt fuzz bench release-bench sim farm clean accuracy
+.PHONY: run test check deps xmllint build vet fmt fuzz bench release-bench sim farm clean accuracy
 
 run: deps
 	$(GO) run ./cmd/wmpf-hil run -devices $(DEVICES) -reports $(REPORTS) $(if $(PROCS),-procs $(PROCS))
@@ -20,6 +20,18 @@ run: deps
 test: deps xmllint
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/suites$$')
+
+# check: every Go file gofmt'ed, no non-test Go file over 1200 lines
+# (docs/development.md), go vet, and staticcheck at a pinned version (its
+# settings in staticcheck.conf). CI runs it before make test.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+check:
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then \
+	  echo "gofmt -l: not formatted (gofmt -w them):" >&2; echo "$$unformatted" >&2; exit 1; fi
+	@long="$$(find . -name '*.go' ! -name '*_test.go' ! -path './.git/*' -exec wc -l {} + | awk '$$2 != "total" && $$1 > 1200')"; \
+	  if [ -n "$$long" ]; then echo "non-test Go files over 1200 lines (split them by concept):" >&2; echo "$$long" >&2; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
 
 # deps makes sure the adb command is there; it installs Debian's package when
 # it can (root with apt-get), and says what to do when it cannot.

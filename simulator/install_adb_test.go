@@ -17,7 +17,6 @@ package simulator_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,8 +27,9 @@ import (
 	"time"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/caller"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
+	"github.com/wmpf-hil/wmpf-hil/internal/apktest"
 	"github.com/wmpf-hil/wmpf-hil/simulator"
-	"github.com/wmpf-hil/wmpf-hil/simulator/build/buildtest"
 )
 
 // simBuild makes a simulated build with the wmpf-sim command.
@@ -118,7 +118,7 @@ func TestAdbInstallSimulatedBuildsChangeTheHostApp(t *testing.T) {
 	out, errs, code := a.run("-s", serial, "install", good)
 	needStreamedInstall(t, out)
 	if code != 0 || out != "Performing Streamed Install\nSuccess\n" {
-		t.Fatalf("adb install good build: %q", out)
+		t.Fatalf("adb install good build: exit %d stdout %q stderr %q", code, out, errs)
 	}
 	if got := a.shell(serial, "pm list packages --show-versioncode "+hostPkg); got != "package:"+hostPkg+" versionCode:150" {
 		t.Errorf("pm list packages: %q", got)
@@ -193,13 +193,13 @@ func TestAdbInstallMultipleUninstallAndRefusals(t *testing.T) {
 	a := newADB(t)
 	serial := dev.Serial()
 	a.connect(serial)
-	ks := buildtest.Keystore(t, "Vendor")
-	app := func(code int) buildtest.Manifest {
-		return buildtest.Manifest{Package: "com.vendor.tool", VersionCode: code, VersionName: "v" + strconv.Itoa(code)}
+	b := apktest.New(t)
+	app := func(code int32) apktest.Manifest {
+		return apktest.Manifest{Package: "com.vendor.tool", VersionCode: code, VersionName: "v" + strconv.Itoa(int(code)), MinSDK: 21, TargetSDK: 30}
 	}
-	v2 := buildtest.Signed(t, app(2), ks)
-	v1 := buildtest.Signed(t, app(1), ks)
-	unsigned := buildtest.Unsigned(t, app(3))
+	v2 := b.Build(app(2))
+	v1 := b.Build(app(1))
+	unsigned := b.BuildUnsigned(app(3))
 
 	if out := a.must("-s", serial, "install-multiple", v2); out != "Success\n" {
 		t.Errorf("adb install-multiple: %q", out)
@@ -224,8 +224,8 @@ func TestAdbInstallMultipleUninstallAndRefusals(t *testing.T) {
 		t.Errorf("junk: exit %d %q", code, errs)
 	}
 	// A host-app APK whose simulated build is broken names what is wrong.
-	broken := buildtest.Signed(t, buildtest.Manifest{Package: hostPkg, VersionCode: 500, VersionName: "5", MinSdk: 24,
-		Assets: map[string]string{"wmpf-hil/build.json": `{"format":"wmpf-hil/simulated-build/1","defects":["warp-drive"]}`}}, ks)
+	broken := b.Build(apktest.Manifest{Package: hostPkg, VersionCode: 500, VersionName: "5", MinSDK: 24, TargetSDK: 30,
+		Assets: map[string]string{"wmpf-hil/build.json": `{"format":"wmpf-hil/simulated-build/1","defects":["warp-drive"]}`}})
 	_, errs, code = a.run("-s", serial, "install", broken)
 	if code != 1 || !strings.Contains(errs, `Failure [INSTALL_FAILED_INVALID_APK: simulated build assets/wmpf-hil/build.json: defects: defect "warp-drive": allowed values are`) {
 		t.Errorf("broken build: exit %d %q", code, errs)
@@ -245,7 +245,7 @@ func TestAdbShellPmInstallOfAPushedFile(t *testing.T) {
 	a := newADB(t)
 	serial := dev.Serial()
 	a.connect(serial)
-	apk := buildtest.Signed(t, buildtest.Manifest{Package: "com.vendor.pushed", VersionCode: 4, VersionName: "4"}, buildtest.Keystore(t, "Vendor"))
+	apk := apktest.New(t).Build(apktest.Manifest{Package: "com.vendor.pushed", VersionCode: 4, VersionName: "4", MinSDK: 21, TargetSDK: 30})
 	if out, errs, code := a.run("-s", serial, "push", apk, "/data/local/tmp/pushed.apk"); code != 0 {
 		t.Fatalf("adb push (needs the sync service of branch adbd): exit %d %q %q", code, out, errs)
 	}

@@ -57,17 +57,6 @@ func (d *Device) RebootHook(target string) error {
 	return err
 }
 
-// rebootService serves reboot:TARGET as adbd does: it answers only a
-// failure; on success the stream stays open until the device goes down.
-func (d *Device) rebootService(ctx context.Context, arg string, s *adbd.Stream) error {
-	if err := d.RebootHook(arg); err != nil {
-		_, werr := s.Write([]byte(err.Error() + "\n"))
-		return werr
-	}
-	<-ctx.Done()
-	return nil
-}
-
 // power carries out the reboot command of the device's shell.
 func (d *Device) power(action android.PowerAction, reason string) error {
 	if action == android.PowerShutdown {
@@ -129,7 +118,7 @@ func (d *Device) reboot(reason string, up chan struct{}) {
 	// The device goes down: connections drop, nothing listens.
 	_ = srv.Close()
 	settings := app.Settings()
-	clockOffset := sys.Clock().Now().Sub(time.Now())
+	clockOffset := time.Until(sys.Clock().Now())
 	kept := sys.Shutdown()
 	total := d.bootTime()
 	if !profile.Sleep(d.ctx, time.Duration(float64(total)*adbdUpFraction)) {

@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/wmpf-hil/wmpf-hil/harness/device"
-	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/caller"
 	"github.com/wmpf-hil/wmpf-hil/harness/contract"
+	"github.com/wmpf-hil/wmpf-hil/harness/device"
 	"github.com/wmpf-hil/wmpf-hil/harness/framework"
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
 )
 
@@ -138,7 +137,7 @@ var _ = framework.Describe("Bad input", Label("bad-input"), func() {
 			req.PushToken = "PT-not-issued-by-anyone"
 			expectRefused(placeRaw(ctx, d, req), protocol.CodeBadPushToken, "pushToken", "an unknown push token")
 			d.ExpectWorking(ctx)
-		}, SpecTimeout(60*time.Second))
+		}, SpecTimeout(framework.DefaultTimeouts.Spec))
 
 		It("refuses a push token issued to another device with 14", func(ctx SpecContext) {
 			d := framework.Lease(ctx)
@@ -152,7 +151,7 @@ var _ = framework.Describe("Bad input", Label("bad-input"), func() {
 			req.PushToken = tok
 			expectRefused(placeRaw(ctx, d, req), protocol.CodeBadPushToken, "pushToken", "another device's push token")
 			d.ExpectWorking(ctx)
-		}, SpecTimeout(60*time.Second))
+		}, SpecTimeout(framework.DefaultTimeouts.Spec))
 
 		It("refuses an expired push token with 14, and the device's next token works", func(ctx SpecContext) {
 			d := framework.Lease(ctx)
@@ -162,13 +161,11 @@ var _ = framework.Describe("Bad input", Label("bad-input"), func() {
 			expectRefused(placeRaw(ctx, d, req), protocol.CodeBadPushToken, "pushToken", "an expired push token")
 			By("the host app gets a new token")
 			mark := d.Mark()
-			_, err := d.Run(ctx, "am force-stop "+d.Spec.HostPackage+" && am start -W -a android.intent.action.MAIN -c android.intent.category.LAUNCHER -p "+d.Spec.HostPackage)
+			restartHostApp(ctx, d)
+			_, _, err := d.Log.Await(ctx, mark, "a new push token", device.Named(contract.EvPushToken))
 			d.Must(err)
-			_, _, err = d.Log.Await(ctx, mark, "a new push token", func(e contract.Event) bool { return e.Name == contract.EvPushToken })
-			d.Must(err)
-			d.WaitReady(ctx, 15*time.Second)
 			d.ExpectWorking(ctx)
-		}, SpecTimeout(90*time.Second))
+		}, SpecTimeout(framework.DefaultTimeouts.Spec))
 	})
 
 	It("refuses a call to a device that never came online with 10", func(ctx SpecContext) {
@@ -178,7 +175,7 @@ var _ = framework.Describe("Bad input", Label("bad-input"), func() {
 		req.SN = "HIL-NEVER-ONLINE-0001"
 		expectRefused(placeRaw(ctx, d, req), protocol.CodeDeviceOffline, "offline", "a device that never came online")
 		d.ExpectWorking(ctx)
-	}, SpecTimeout(60*time.Second))
+	}, SpecTimeout(framework.DefaultTimeouts.Spec))
 
 	It("refuses a call to a device whose licence expired with 23, and takes calls again once it is renewed", func(ctx SpecContext) {
 		d := framework.Lease(ctx)
@@ -189,7 +186,7 @@ var _ = framework.Describe("Bad input", Label("bad-input"), func() {
 		expectRefused(placeRaw(ctx, d, req), protocol.CodeLicenceExpired, "licence", "an expired licence")
 		d.Must(framework.F.Caller.SetLicence(ctx, d.Spec.SN, "active"))
 		d.ExpectWorking(ctx)
-	}, SpecTimeout(60*time.Second))
+	}, SpecTimeout(framework.DefaultTimeouts.Spec))
 
 	DescribeTable("the push API refuses bad requests with WeChat's error codes",
 		func(ctx SpecContext, what string, code int) {
@@ -220,7 +217,7 @@ var _ = framework.Describe("Bad input", Label("bad-input"), func() {
 			d := framework.Lease(ctx)
 			mark := d.Mark()
 			d.Must(d.InjectPush(ctx, msg))
-			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			wctx, cancel := context.WithTimeout(ctx, framework.DefaultTimeouts.Launch)
 			ev, _, err := d.Log.Await(wctx, mark, "push_ignored", func(e contract.Event) bool {
 				return e.Name == contract.EvPushIgnored || e.Name == contract.EvLaunchCalled || e.Name == contract.EvCrash
 			})

@@ -54,13 +54,7 @@ func measureLatency(ctx SpecContext, d *framework.Device) {
 	// The p90 gate: over fewer calls the nearest-rank p90 is the slowest
 	// call, which the per-call budget already bounds.
 	for _, seg := range latency.Segments {
-		byKey := map[string][]time.Duration{}
-		for _, c := range calls {
-			if v, ok := c.Duration(seg); ok {
-				byKey[c.Key(seg)] = append(byKey[c.Key(seg)], v)
-			}
-		}
-		for key, ds := range byKey {
+		for key, ds := range byKey(calls, seg) {
 			if b, ok := budgets.Segments[key]; ok && len(ds) >= p90GateCalls {
 				p90 := latency.Summarize(ds).P90
 				Expect(p90).To(BeNumerically("<=", b.P90), "%s p90 %v over its budget %v\n%s", key, p90, b.P90, table)
@@ -75,10 +69,10 @@ func measureLatency(ctx SpecContext, d *framework.Device) {
 func answeredCall(ctx SpecContext, d *framework.Device, o framework.CallOptions) (latency.Call, []latency.Violation) {
 	GinkgoHelper()
 	call := d.PlaceCall(ctx, o)
-	lc := call.Measure(ctx, 30*time.Second)
+	lc := call.Measure(ctx, framework.DefaultTimeouts.Answered)
 	viol := d.RecordCall(lc)
 	Expect(call.EndCall(ctx)).To(Succeed())
-	call.Await(ctx, contract.EvCallEnded, 15*time.Second)
+	call.Await(ctx, framework.EvCallEnded, framework.DefaultTimeouts.CallEnd)
 	return lc, viol
 }
 
@@ -90,18 +84,24 @@ func latencyTable(calls []latency.Call, b *latency.Budgets) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%-10s %4s %9s %9s %9s %9s\n", "segment", "n", "p50", "p90", "max", "budget")
 	for _, seg := range latency.Segments {
-		byKey := map[string][]time.Duration{}
-		for _, c := range calls {
-			if v, ok := c.Duration(seg); ok {
-				byKey[c.Key(seg)] = append(byKey[c.Key(seg)], v)
-			}
-		}
-		for key, ds := range byKey {
+		for key, ds := range byKey(calls, seg) {
 			s := latency.Summarize(ds)
 			fmt.Fprintf(&sb, "%-12s %4d %9.1f %9.1f %9.1f %9.1f ms\n", key, s.N, msf(s.P50), msf(s.P90), msf(s.Max), msf(b.Segments[key].Max))
 		}
 	}
 	return sb.String()
+}
+
+// byKey groups the calls' durations of a segment by figure (the segment,
+// or its cold and warm kinds).
+func byKey(calls []latency.Call, seg latency.Segment) map[string][]time.Duration {
+	out := map[string][]time.Duration{}
+	for _, c := range calls {
+		if v, ok := c.Duration(seg); ok {
+			out[c.Key(seg)] = append(out[c.Key(seg)], v)
+		}
+	}
+	return out
 }
 
 func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

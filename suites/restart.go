@@ -95,9 +95,9 @@ var _ = framework.Describe("WMPF restart", Label("restart"), func() {
 				Device: d.Spec.Name, Model: d.Spec.Model, Kill: report.KillMethod(how), Restarted: true, RestartMs: float64(took) / 1e6}})
 			AddReportEntry("restart", took.String())
 			By("the next call works")
-			d.WaitReady(ctx, 10*time.Second)
+			d.WaitReady(ctx, framework.DefaultTimeouts.Ready)
 			call := d.PlaceCall(ctx, framework.CallOptions{Caller: "after restart"})
-			Expect(call.Await(ctx, contract.EvLaunchCalled, 10*time.Second)).To(matchers.MatchLaunch(call.Expected))
+			Expect(call.Await(ctx, framework.EvLaunch, framework.DefaultTimeouts.Launch)).To(matchers.MatchLaunch(call.Expected))
 		},
 		Entry("am force-stop", tableTimeout, "force-stop"),
 		Entry("kill -9", tableTimeout, "kill-9"),
@@ -113,14 +113,14 @@ var _ = framework.Describe("WMPF restart", Label("restart"), func() {
 		By("placing a call while WMPF is down")
 		call := d.PlaceCall(ctx, framework.CallOptions{Caller: "while down"})
 		within := framework.F.Budgets.PushDelivery
-		ev, err := call.TryAwait(ctx, contract.EvPushReceived, within)
+		ev, err := call.TryAwait(ctx, framework.EvPushArrive, within)
 		info := &report.RestartInfo{Spec: CurrentSpecReport().FullText(), Device: d.Spec.Name, Model: d.Spec.Model, Kill: "force-stop"}
 		if err == nil {
 			info.PushVerdict = "delivered"
 			info.PushMs = float64(d.Stamp(ev).Sub(call.Placed)) / 1e6
 			info.Restarted = true
 			framework.F.Record(report.Record{Kind: report.KindRestart, Restart: info})
-			Expect(call.Await(ctx, contract.EvLaunchCalled, 10*time.Second)).To(matchers.MatchLaunch(call.Expected))
+			Expect(call.Await(ctx, framework.EvLaunch, framework.DefaultTimeouts.Launch)).To(matchers.MatchLaunch(call.Expected))
 			return
 		}
 		info.PushVerdict = "lost"
@@ -147,7 +147,7 @@ var _ = framework.Describe("WMPF restart", Label("restart"), func() {
 		info.Detail = strings.Join(detail, "; ")
 		framework.F.Record(report.Record{Kind: report.KindRestart, Restart: info})
 		Fail("push lost: " + info.Detail)
-	}, SpecTimeout(90*time.Second))
+	}, SpecTimeout(framework.DefaultTimeouts.Spec))
 })
 
 var _ = framework.Describe("Device reboot", Label("restart", "reboot"), func() {
@@ -208,7 +208,7 @@ var _ = framework.Describe("Device reboot", Label("restart", "reboot"), func() {
 			call := d.PlaceCall(ctx, framework.CallOptions{Caller: "after reboot"})
 			Expect(call.Await(ctx, framework.EvLaunch, framework.DefaultTimeouts.Launch)).To(matchers.MatchLaunch(call.Expected))
 			call.Await(ctx, framework.EvPageShown, framework.DefaultTimeouts.PageShown)
-		}, SpecTimeout(5*time.Minute))
+		}, SpecTimeout(framework.DefaultTimeouts.LongSpec))
 })
 
 // pushVerdict says what became of the push of a call placed while the

@@ -5,18 +5,19 @@
 //
 //	go tool ginkgo -p --procs 4 ./suites -- -devices devices.yaml
 //
-// Labels: smoke, launch, latency, restart, call-end, bad-input, benchmark.
+// Labels: smoke, launch, latency, restart, reboot, call-end, bad-input,
+// push-token, benchmark.
 package suites
 
 import (
 	"os"
 	"path/filepath"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	"gopkg.in/yaml.v3"
 
 	"github.com/wmpf-hil/wmpf-hil/fixtures"
+	"github.com/wmpf-hil/wmpf-hil/harness/framework"
 )
 
 // fixture reads a YAML file of fixtures/ into v, at tree construction (the
@@ -39,4 +40,4 @@ func fixture(name string, v any) {
 }
 
 // tableTimeout bounds each table entry (tables themselves take no timeout).
-var tableTimeout = SpecTimeout(90 * time.Second)
+var tableTimeout = SpecTimeout(framework.DefaultTimeouts.Spec)

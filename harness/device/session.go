@@ -51,7 +51,9 @@ type Session struct {
 
 // Open starts a session: the logcat stream (from now on) and a first clock
 // estimate.
-func Open(ctx context.Context, spec Spec) (*Session, error) { return OpenWith(ctx, spec, OpenOptions{}) }
+func Open(ctx context.Context, spec Spec) (*Session, error) {
+	return OpenWith(ctx, spec, OpenOptions{})
+}
 
 // OpenOptions tune OpenWith.
 type OpenOptions struct {

@@ -1,7 +1,9 @@
 // Package apktest builds real, signed APKs for tests with Debian's Android
-// tools: aapt compiles a manifest (and, when asked, a string resource and an
-// asset) against framework-res.apk, zipalign aligns it and apksigner signs
-// it with a key keytool made for the test. Nothing is faked: the result
+// tools: aapt compiles a manifest (and, when asked, a string resource,
+// assets and components) against framework-res.apk, zipalign aligns it and
+// apksigner signs it with a key keytool made for the test — the way a
+// vendor's build makes them, independently of the project's own APK
+// encoder (simulator/build) and readers. Nothing is faked: the result
 // installs on a real device (it has no code: android:hasCode="false").
 //
 // The tools come from Debian's packages aapt, zipalign, apksigner and
@@ -17,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -42,6 +45,10 @@ type Manifest struct {
 	// Padding adds an uncompressed asset of that many random bytes, for a
 	// large APK.
 	Padding int
+	// Application is XML put inside <application>: activities, receivers.
+	Application string
+	// Assets are files put under assets/ (name → content).
+	Assets map[string]string
 }
 
 // Builder builds APKs signed with one key.
@@ -52,9 +59,9 @@ type Builder struct {
 	n        int
 }
 
-// New checks the tools, makes a signing key in a temporary directory and
-// returns a builder. Everything is removed when the test ends.
-func New(t testing.TB) *Builder {
+// Need fails the test when a tool is missing, with the command that
+// installs them.
+func Need(t testing.TB) {
 	t.Helper()
 	for _, tool := range []string{"aapt", "zipalign", "apksigner", "keytool"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -64,12 +71,51 @@ func New(t testing.TB) *Builder {
 	if _, err := os.Stat(FrameworkRes); err != nil {
 		t.Fatalf("apktest: %s is required (%s): %v", FrameworkRes, Install, err)
 	}
-	b := &Builder{t: t, dir: t.TempDir()}
-	b.keystore = filepath.Join(b.dir, "test.p12")
-	b.run("keytool", "-genkeypair", "-keystore", b.keystore, "-storetype", "PKCS12",
+}
+
+// MakeKey makes a signing key with keytool in dir, named for cn (a PKCS#12
+// keystore, alias "test", password "android"), and returns its path. Tests
+// that share keys make them once, in TestMain's directory, as keytool
+// starts a Java runtime.
+func MakeKey(dir, cn string) (string, error) {
+	name := strings.NewReplacer(" ", "_", "/", "_").Replace(cn) + ".p12"
+	path := filepath.Join(dir, name)
+	cmd := exec.Command("keytool", "-genkeypair", "-keystore", path, "-storetype", "PKCS12",
 		"-storepass", "android", "-keypass", "android", "-alias", "test",
-		"-keyalg", "RSA", "-keysize", "2048", "-validity", "10000", "-dname", "CN=wmpf-hil test")
-	return b
+		"-keyalg", "RSA", "-keysize", "2048", "-validity", "10000", "-dname", "CN="+cn)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("apktest: keytool for %q: %v\n%s", cn, err, out)
+	}
+	return path, nil
+}
+
+// New checks the tools, makes a signing key in a temporary directory and
+// returns a builder. Everything is removed when the test ends.
+func New(t testing.TB) *Builder {
+	t.Helper()
+	Need(t)
+	dir := t.TempDir()
+	key, err := MakeKey(dir, "wmpf-hil test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Builder{t: t, dir: dir, keystore: key}
+}
+
+// WithKey checks the tools and returns a builder that signs with a key
+// MakeKey made. Its APKs are removed when the test ends.
+func WithKey(t testing.TB, keystore string) *Builder {
+	t.Helper()
+	Need(t)
+	return &Builder{t: t, dir: t.TempDir(), keystore: keystore}
+}
+
+// Unsigned checks the tools and builds and aligns an APK without signing
+// it, as BuildUnsigned does.
+func Unsigned(t testing.TB, m Manifest) string {
+	t.Helper()
+	Need(t)
+	return (&Builder{t: t, dir: t.TempDir()}).BuildUnsigned(m)
 }
 
 func (b *Builder) run(name string, args ...string) {
@@ -116,19 +162,35 @@ func (b *Builder) BuildUnsigned(m Manifest) string {
 		versionName = "@string/version_name"
 		args = append(args, "-S", filepath.Join(work, "res"))
 	}
-	if m.Padding > 0 {
+	if m.Padding > 0 || len(m.Assets) > 0 {
 		assets := filepath.Join(work, "assets")
-		if err := os.MkdirAll(assets, 0o755); err != nil {
-			b.t.Fatal(err)
+		files := map[string][]byte{}
+		for name, content := range m.Assets {
+			files[name] = []byte(content)
 		}
-		pad := make([]byte, m.Padding)
-		if _, err := rand.Read(pad); err != nil {
-			b.t.Fatal(err)
+		if m.Padding > 0 {
+			pad := make([]byte, m.Padding)
+			if _, err := rand.Read(pad); err != nil {
+				b.t.Fatal(err)
+			}
+			files["padding.bin"] = pad
+			args = append(args, "-0", "bin")
 		}
-		if err := os.WriteFile(filepath.Join(assets, "padding.bin"), pad, 0o644); err != nil {
-			b.t.Fatal(err)
+		names := make([]string, 0, len(files))
+		for name := range files {
+			names = append(names, name)
 		}
-		args = append(args, "-A", assets, "-0", "bin")
+		sort.Strings(names)
+		for _, name := range names {
+			p := filepath.Join(assets, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				b.t.Fatal(err)
+			}
+			if err := os.WriteFile(p, files[name], 0o644); err != nil {
+				b.t.Fatal(err)
+			}
+		}
+		args = append(args, "-A", assets)
 	}
 	var sdk string
 	if m.MinSDK > 0 || m.TargetSDK > 0 {
@@ -144,9 +206,9 @@ func (b *Builder) BuildUnsigned(m Manifest) string {
 	manifest := fmt.Sprintf(`<?xml version="1.0" encoding="utf-8"?>
 <manifest xmlns:android="http://schemas.android.com/apk/res/android" package="%s"
     android:versionCode="%d" android:versionName="%s">
-%s  <application android:label="wmpf-hil test" android:hasCode="false"/>
+%s  <application android:label="wmpf-hil test" android:hasCode="false">%s</application>
 </manifest>
-`, html.EscapeString(m.Package), m.VersionCode, versionName, sdk)
+`, html.EscapeString(m.Package), m.VersionCode, versionName, sdk, m.Application)
 	if err := os.WriteFile(filepath.Join(work, "AndroidManifest.xml"), []byte(manifest), 0o644); err != nil {
 		b.t.Fatal(err)
 	}

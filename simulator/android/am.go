@@ -471,10 +471,6 @@ func dumpActivities(c *cmdCtx) {
 	if top != nil {
 		fmt.Fprintf(&b, "\n ResumedActivity: %s\n", top)
 	}
-	var cur []string
-	for _, t := range s.tasks {
-		cur = append(cur, strconv.Itoa(t.id))
-	}
 	fmt.Fprintf(&b, "\n  mCurTaskIdForUser={0=%d}\n", s.nextTaskID-1)
 	b.WriteString("  mUserStackInFront={}\n  isHomeRecentsComponent=true  KeyguardController:\n    mKeyguardShowing=false\n    mAodShowing=false\n    mKeyguardGoingAway=false\n    Occluded=false DismissingKeyguardActivity=null at display=0\n    mDismissalRequested=false\n\n  LockTaskController:\n    mLockTaskModeState=NONE\n")
 	c.outf("%s", b.String())

@@ -46,7 +46,7 @@ func printfOnce(b *strings.Builder, format string, args []string) (used int, sto
 			str, next, more := printfEscape(format, i)
 			b.WriteString(str)
 			if !more {
-				return used, true, nil
+				return used, true, err
 			}
 			i = next - 1
 			continue
@@ -61,7 +61,7 @@ func printfOnce(b *strings.Builder, format string, args []string) (used int, sto
 		}
 		if j >= len(format) {
 			b.WriteString(format[i:])
-			return used, false, nil
+			return used, false, err
 		}
 		spec := format[i+1 : j]
 		verb := format[j]
@@ -77,7 +77,7 @@ func printfOnce(b *strings.Builder, format string, args []string) (used int, sto
 			s, more := echoEscapes(a)
 			fmt.Fprintf(b, "%"+spec+"s", s)
 			if !more {
-				return used, true, nil
+				return used, true, err
 			}
 		case 'c':
 			a, _ := next()
@@ -106,7 +106,7 @@ func printfOnce(b *strings.Builder, format string, args []string) (used int, sto
 			return used, true, fmt.Errorf("bad %%%c", verb)
 		}
 	}
-	return used, false, nil
+	return used, false, err
 }
 
 func parsePrintfInt(a string) (int64, error) {

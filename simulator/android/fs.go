@@ -13,6 +13,8 @@ import (
 )
 
 // errno-like file errors.
+//
+//lint:file-ignore ST1005 these are the texts bionic's strerror gives, capitalised as a device's commands print them.
 var (
 	errNoEnt    = errors.New("No such file or directory")
 	errAccess   = errors.New("Permission denied")

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wmpf-hil/wmpf-hil/internal/apktest"
 	"github.com/wmpf-hil/wmpf-hil/simulator/build"
-	"github.com/wmpf-hil/wmpf-hil/simulator/build/buildtest"
 )
 
 func runIn(t testing.TB, s *System, cmd string, stdin []byte) (string, string, int) {
@@ -48,10 +48,10 @@ func TestMain(m *testing.M) {
 // keystores makes two keystores once for the package's tests.
 func keystores(t *testing.T) (string, string) {
 	t.Helper()
-	buildtest.Need(t, "keytool", "apksigner")
+	apktest.Need(t)
 	ksOnce.Do(func() {
-		if ksA, ksErr = buildtest.MakeKeystore(sharedDir, "Vendor A"); ksErr == nil {
-			ksB, ksErr = buildtest.MakeKeystore(sharedDir, "Vendor B")
+		if ksA, ksErr = apktest.MakeKey(sharedDir, "Vendor A"); ksErr == nil {
+			ksB, ksErr = apktest.MakeKey(sharedDir, "Vendor B")
 		}
 	})
 	if ksErr != nil {
@@ -69,14 +69,14 @@ func readFile(t *testing.T, p string) []byte {
 	return b
 }
 
-func testApp(code int, name string) buildtest.Manifest {
-	return buildtest.Manifest{Package: "com.vendor.tool", VersionCode: code, VersionName: name,
-		Extra: `<activity android:name=".Main" android:exported="true"><intent-filter><action android:name="android.intent.action.MAIN"/><category android:name="android.intent.category.LAUNCHER"/></intent-filter></activity>`}
+func testApp(code int32, name string) apktest.Manifest {
+	return apktest.Manifest{Package: "com.vendor.tool", VersionCode: code, VersionName: name, MinSDK: 21, TargetSDK: 30,
+		Application: `<activity android:name=".Main" android:exported="true"><intent-filter><action android:name="android.intent.action.MAIN"/><category android:name="android.intent.category.LAUNCHER"/></intent-filter></activity>`}
 }
 
 func TestPmInstallFromFileListsPathDumpsysUninstall(t *testing.T) {
 	a, _ := keystores(t)
-	apk := readFile(t, buildtest.Signed(t, testApp(7, "0.7-beta"), a))
+	apk := readFile(t, apktest.WithKey(t, a).Build(testApp(7, "0.7-beta")))
 	s := newSys(t, Config{Rooted: true})
 	if err := s.WriteFile("/data/local/tmp/tool.apk", apk); err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestPmInstallFromFileListsPathDumpsysUninstall(t *testing.T) {
 
 func TestStreamedInstallReadsSizeBytesFromStdin(t *testing.T) {
 	a, _ := keystores(t)
-	apk := readFile(t, buildtest.Signed(t, testApp(3, "3"), a))
+	apk := readFile(t, apktest.WithKey(t, a).Build(testApp(3, "3")))
 	s := newSys(t, Config{})
 	// What adb install runs: exec:cmd package 'install' -S SIZE.
 	out, errs, st := runIn(t, s, fmt.Sprintf("cmd package 'install' -S %d", len(apk)), append(apk, "trailing bytes are not read"...))
@@ -138,10 +138,10 @@ var vmdl = regexp.MustCompile(`/data/app/vmdl[0-9]+\.tmp/`)
 func TestInstallFailuresUseThePackageManagerTexts(t *testing.T) {
 	a, b := keystores(t)
 	s := newSys(t, Config{})
-	unsigned := readFile(t, buildtest.Unsigned(t, testApp(1, "1")))
-	v5 := readFile(t, buildtest.Signed(t, testApp(5, "5"), a))
-	v4 := readFile(t, buildtest.Signed(t, testApp(4, "4"), a))
-	v6other := readFile(t, buildtest.Signed(t, testApp(6, "6"), b))
+	unsigned := readFile(t, apktest.Unsigned(t, testApp(1, "1")))
+	v5 := readFile(t, apktest.WithKey(t, a).Build(testApp(5, "5")))
+	v4 := readFile(t, apktest.WithKey(t, a).Build(testApp(4, "4")))
+	v6other := readFile(t, apktest.WithKey(t, b).Build(testApp(6, "6")))
 	install := func(data []byte, flags string) (string, int) {
 		out, errs, st := runIn(t, s, fmt.Sprintf("pm install %s -S %d", flags, len(data)), data)
 		if errs != "" {
@@ -192,16 +192,16 @@ func TestInstallFailuresUseThePackageManagerTexts(t *testing.T) {
 
 func TestOlderDevicesPrintTheOlderTexts(t *testing.T) {
 	s := newSys(t, Config{Props: map[string]string{"ro.build.version.sdk": "28"}})
-	unsigned := readFile(t, buildtest.Unsigned(t, testApp(1, "1")))
+	unsigned := readFile(t, apktest.Unsigned(t, testApp(1, "1")))
 	out, _, _ := runIn(t, s, fmt.Sprintf("pm install -S %d", len(unsigned)), unsigned)
 	out = vmdl.ReplaceAllString(out, "/data/app/vmdlN.tmp/")
 	if out != "Failure [INSTALL_PARSE_FAILED_NO_CERTIFICATES: Failed to collect certificates from /data/app/vmdlN.tmp/base.apk: Attempt to get length of null array]\n" {
 		t.Errorf("sdk 28 unsigned: %q", out)
 	}
 	min31 := testApp(1, "1")
-	min31.MinSdk = 31
+	min31.MinSDK = 31
 	a, _ := keystores(t)
-	apk := readFile(t, buildtest.Signed(t, min31, a))
+	apk := readFile(t, apktest.WithKey(t, a).Build(min31))
 	out, _, _ = runIn(t, s, fmt.Sprintf("pm install -S %d", len(apk)), apk)
 	if !strings.HasPrefix(out, "Failure [INSTALL_FAILED_OLDER_SDK: ") || !strings.Contains(out, "Requires newer sdk version #31 (current version is #28)") {
 		t.Errorf("minSdk 31 on sdk 28: %q", out)
@@ -210,7 +210,7 @@ func TestOlderDevicesPrintTheOlderTexts(t *testing.T) {
 
 func TestInstallSessions(t *testing.T) {
 	a, _ := keystores(t)
-	apk := readFile(t, buildtest.Signed(t, testApp(9, "9"), a))
+	apk := readFile(t, apktest.WithKey(t, a).Build(testApp(9, "9")))
 	s := newSys(t, Config{})
 	out := mustRun(t, s, fmt.Sprintf("pm install-create -r -S %d", len(apk)))
 	m := regexp.MustCompile(`^Success: created install session \[([0-9]+)\]\n$`).FindStringSubmatch(out)
@@ -356,7 +356,7 @@ func TestTextsMatchRealDevices(t *testing.T) {
 	}
 	// Texts produced by the simulator in the tests above.
 	s := newSys(t, Config{})
-	unsigned := readFile(t, buildtest.Unsigned(t, testApp(1, "1")))
+	unsigned := readFile(t, apktest.Unsigned(t, testApp(1, "1")))
 	for _, data := range [][]byte{unsigned, []byte("junk")} {
 		out, _, _ := runIn(t, s, fmt.Sprintf("pm install -S %d", len(data)), data)
 		mine = append(mine, strings.TrimSuffix(strings.TrimPrefix(out, "Failure ["), "]\n"))

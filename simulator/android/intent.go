@@ -36,6 +36,7 @@ func (c ComponentName) IsZero() bool { return c.Package == "" && c.Class == "" }
 func ParseComponent(s string) (ComponentName, error) {
 	i := strings.IndexByte(s, '/')
 	if i <= 0 || i == len(s)-1 {
+		//lint:ignore ST1005 am's own text (IllegalArgumentException), printed as it is.
 		return ComponentName{}, fmt.Errorf("Bad component name: %s", s)
 	}
 	pkg, cls := s[:i], s[i+1:]

@@ -44,6 +44,8 @@ func TestShellBasics(t *testing.T) {
 		{"echo $((1+2*3)) $(( (1+2)*3 ))", "7 9\n", "", 0},
 		{"printf '%s-%d\\n' a 1 b 2", "a-1\nb-2\n", "", 0},
 		{"printf '%05.1f|%x|%c\\n' 3.14159 255 xyz", "003.1|ff|x\n", "", 0},
+		{"printf '%d|%s|' 12x a; echo $?", "0|a|1\n", "printf: invalid number '12x'\n", 0},
+		{"printf '%.1f|' 1.5y; echo $?", "0.0|1\n", "printf: invalid number '1.5y'\n", 0},
 		{"echo a | cat", "a\n", "", 0},
 		{"printf 'b\\na\\nc\\n' | sort", "a\nb\nc\n", "", 0},
 		{"printf 'b\\na\\nb\\n' | sort -u | wc -l", "2\n", "", 0},
