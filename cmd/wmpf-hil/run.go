@@ -68,10 +68,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // suiteRun is one run of the suites.
 type suiteRun struct {
 	devices, reports, runID, matrix, shard, install *string
-	shardCount, procs, flakeAttempts       *int
-	flakyFails                             *bool
-	timeout                                *time.Duration
-	labels                                 string
+	shardCount, procs, flakeAttempts                *int
+	flakyFails                                      *bool
+	timeout                                         *time.Duration
+	labels                                          string
 	// extra flags for the suites.
 	extra []string
 }

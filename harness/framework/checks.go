@@ -10,7 +10,6 @@ import (
 	gomega "github.com/onsi/gomega"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/caller"
-	"github.com/wmpf-hil/wmpf-hil/harness/contract"
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
 	"github.com/wmpf-hil/wmpf-hil/harness/matchers"
 )
@@ -27,11 +26,11 @@ func (d *Device) ExpectWorking(ctx context.Context) {
 	ginkgo.GinkgoHelper()
 	ginkgo.By("checking that " + d.Spec.Name + " still takes a call")
 	call := d.PlaceCall(ctx, CallOptions{Caller: "after bad input"})
-	ev := call.Await(ctx, contract.EvLaunchCalled, 10*time.Second)
+	ev := call.Await(ctx, EvLaunch, d.f.Timeouts.Launch)
 	gomega.Expect(ev).To(matchers.MatchLaunch(call.Expected))
-	call.Await(ctx, contract.EvVoipEvent+":callPageOnShow", 15*time.Second)
+	call.Await(ctx, EvPageShown, d.f.Timeouts.PageShown)
 	gomega.Expect(call.EndCall(ctx)).To(gomega.Succeed())
-	call.Await(ctx, contract.EvVoipEvent+":finishVoip", 10*time.Second)
+	call.Await(ctx, EvFinished, d.f.Timeouts.CallEnd)
 }
 
 // Screen is what is in front of the device: the resumed activity and,

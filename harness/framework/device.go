@@ -115,16 +115,6 @@ func unreachable(err error) bool {
 		strings.Contains(msg, "Client.Timeout") || strings.Contains(msg, "EOF")
 }
 
-// readiness returns "" when the device can take a call, else why not; a
-// lost device fails the spec.
-func (d *Device) readiness(ctx context.Context) string {
-	r := d.Readiness(ctx)
-	if lost := d.Lost(); lost != nil {
-		d.Must(lost)
-	}
-	return r
-}
-
 // waitReady waits until the device is ready, for at most max.
 func (d *Device) waitReady(ctx context.Context, max time.Duration) string {
 	r := d.Session.WaitReady(ctx, max)
@@ -203,7 +193,7 @@ func (d *Device) cleanup(ctx context.Context) {
 			if c.RoomID == "" {
 				continue
 			}
-			_, _ = c.TryAwait(ctx, contract.EvVoipEvent+":finishVoip", 5*time.Second)
+			_, _ = c.TryAwait(ctx, EvFinished, 5*time.Second)
 		}
 	}
 	if len(twice) > 0 {

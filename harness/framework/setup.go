@@ -1,7 +1,6 @@
 package framework
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -57,7 +56,7 @@ func RunSuites(t ginkgo.GinkgoTestingT, description string) bool {
 		devices = []string{p.Device}
 	default:
 		runMode = modeGinkgo
-		cfg, err := farm.Load(userPath(farm.FileFromEnv(flags.Devices)))
+		cfg, err := farm.Load(userPath(farm.FileFromEnv(flags.Devices), true))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "wmpf-hil:", err)
 			os.Exit(2)
@@ -121,8 +120,8 @@ func setupFirst(ctx ginkgo.SpecContext) []byte {
 		b, _ := json.Marshal(sh)
 		return b
 	}
-	file := userPath(farm.FileFromEnv(flags.Devices))
-	reports := userPath(pick(flags.Reports, "WMPF_HIL_REPORTS", "reports"))
+	file := userPath(farm.FileFromEnv(flags.Devices), true)
+	reports := userPath(pick(flags.Reports, "WMPF_HIL_REPORTS", "reports"), false)
 	runID := pick(flags.RunID, "WMPF_HIL_RUN_ID", time.Now().Format("20060102-150405"))
 	reports, _ = filepath.Abs(reports)
 	runDir := filepath.Join(reports, runID)
@@ -223,24 +222,22 @@ func interrupted(r ginkgo.Report) bool {
 	return false
 }
 
-// runContext is a context for work the framework does outside a spec.
-func runContext(d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), d)
-}
-
 // userPath resolves a relative path the way the user meant it: from the
 // directory the command was started in. Ginkgo runs a suite's binary in the
 // suite's directory, not the user's; the shell's $PWD still says where the
-// user was.
-func userPath(p string) string {
+// user was. A file that must exist is taken from there only when it is
+// there (go test users write paths from the package's directory).
+func userPath(p string, mustExist bool) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
 	}
 	wd, _ := os.Getwd()
-	if pwd := os.Getenv("PWD"); pwd != "" && pwd != wd && filepath.IsAbs(pwd) {
-		if _, err := os.Stat(filepath.Join(pwd, p)); err == nil || p == "reports" {
-			return filepath.Join(pwd, p)
-		}
+	pwd := os.Getenv("PWD")
+	if pwd == "" || pwd == wd || !filepath.IsAbs(pwd) {
+		return p
+	}
+	if _, err := os.Stat(filepath.Join(pwd, p)); err == nil || !mustExist {
+		return filepath.Join(pwd, p)
 	}
 	return p
 }

@@ -373,7 +373,7 @@ func TestDeviceOffline(t *testing.T) {
 	}
 
 	// Dropped longer than OfflineGrace ago: offline; what was queued expires.
-	_, data = admin(t, s, "POST", "/wxa/business/runtime/pushappmsg", map[string]string{"msg": "m1", "push_token": d.token})
+	_, _ = admin(t, s, "POST", "/wxa/business/runtime/pushappmsg", map[string]string{"msg": "m1", "push_token": d.token})
 	if m := next(t, ps); m.Msg != "m1" {
 		t.Fatalf("got %+v", m)
 	}
