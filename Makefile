@@ -10,14 +10,14 @@ PROCS     ?=
 GINKGO    := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
 export TESTCONTAINERS_RYUK_DISABLED = true
 
-.PHONY: run test check deps xmllint build vet fmt fuzz bench release-bench sim farm clean accuracy
+.PHONY: run test check deps testdeps build vet fmt fuzz bench release-bench sim farm clean accuracy
 
 run: deps
 	$(GO) run ./cmd/wmpf-hil run -devices $(DEVICES) -reports $(REPORTS) $(if $(PROCS),-procs $(PROCS))
 
 # The suites themselves run inside suites/teeth: on the default farm with one
 # Ginkgo process per device, and against every defect.
-test: deps xmllint
+test: deps testdeps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/suites$$')
 
@@ -45,15 +45,23 @@ deps:
 	  fi; }
 	@adb version | head -1
 
-# xmllint checks junit.xml against junit-10.xsd in the report tests.
-xmllint:
-	@command -v xmllint >/dev/null 2>&1 || { \
-	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    echo "installing xmllint (Debian package libxml2-utils)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null; \
-	  else \
-	    echo "xmllint is required by the report tests (Debian/Ubuntu: sudo apt-get install -y libxml2-utils)" >&2; exit 1; \
-	  fi; }
+# testdeps makes sure the tools the tests use are there: xmllint (junit.xml
+# against junit-10.xsd), and aapt, zipalign, apksigner (with its Java, whose
+# keytool makes test keys) and the framework resources, which build the real
+# APKs the install tests use. It installs Debian's packages when it can.
+TESTPKGS := libxml2-utils aapt zipalign apksigner android-framework-res
+testdeps:
+	@missing=""; \
+	  for c in xmllint aapt zipalign apksigner keytool; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	  [ -f /usr/share/android-framework-res/framework-res.apk ] || missing="$$missing framework-res.apk"; \
+	  if [ -n "$$missing" ]; then \
+	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	      echo "installing$$missing (Debian packages: $(TESTPKGS))"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TESTPKGS) >/dev/null; \
+	    else \
+	      echo "the tests need$$missing: sudo apt-get install -y $(TESTPKGS)" >&2; exit 1; \
+	    fi; \
+	  fi
 
 build:
 	mkdir -p bin
