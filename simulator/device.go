@@ -48,9 +48,9 @@ type DeviceConfig struct {
 	WeChatURL string
 	// HostPackage is the host app's package; default com.example.voipdevice.
 	HostPackage string
-	// Auth is how the device treats the host's key: "none" (default),
-	// "reject" (stays unauthorized) or "accept".
-	Auth string
+	// Auth is how the device treats the host's key: AuthNone (default),
+	// AuthReject (stays unauthorized) or AuthAcceptAny.
+	Auth adbd.AuthMode
 	// NotRooted makes adbd run as the shell user, as on a user build.
 	NotRooted bool
 	// Seed makes timing draws repeatable; 0 derives one from the port.
@@ -107,7 +107,7 @@ func NewDevice(ctx context.Context, cfg DeviceConfig) (*Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
-	if _, err := adbd.ParseAuthMode(cfg.Auth); err != nil {
+	if _, err := adbd.ParseAuthMode(cfg.Auth.String()); err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
 	addr := cfg.Addr
@@ -230,7 +230,7 @@ func (d *Device) installHostApp(sys *android.System, settings *hostapp.Settings)
 // adbdConfig is the ADB daemon of the device, listening on ln.
 func (d *Device) adbdConfig(ln net.Listener) adbd.Config {
 	pd := d.cfg.Profile.Device
-	auth, _ := adbd.ParseAuthMode(d.cfg.Auth)
+	auth := d.cfg.Auth
 	return adbd.Config{
 		Listener:   ln,
 		Banner:     adbd.Banner{Product: pd.Product, Model: pd.Model, Device: pd.Name},

@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/simulator/adbd"
 	"io"
 	"os"
 	"os/exec"
@@ -437,7 +438,7 @@ func TestADBUiautomatorDumpIsXML(t *testing.T) {
 
 func TestADBUnauthorizedDevice(t *testing.T) {
 	srv := startServer(t)
-	dev := startDevice(t, simulator.DeviceConfig{Auth: "reject"})
+	dev := startDevice(t, simulator.DeviceConfig{Auth: adbd.AuthReject})
 	if text := adbConnect(t, srv, dev.Serial()); !strings.Contains(text, "failed to authenticate to "+dev.Serial()) {
 		t.Errorf("adb connect to a device that rejects the key: %q", text)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wmpf-hil/wmpf-hil/internal/cli"
 	"github.com/wmpf-hil/wmpf-hil/simulator"
+	"github.com/wmpf-hil/wmpf-hil/simulator/adbd"
 	"github.com/wmpf-hil/wmpf-hil/simulator/profile"
 	"github.com/wmpf-hil/wmpf-hil/simulator/provider"
 	"github.com/wmpf-hil/wmpf-hil/simulator/wechat"
@@ -88,6 +89,10 @@ func (f *deviceFlags) configs() ([]simulator.DeviceConfig, error) {
 		}
 		perDevice[i] = append(perDevice[i], name)
 	}
+	auth, err := adbd.ParseAuthMode(f.auth)
+	if err != nil {
+		return nil, cli.UsageError{Msg: "-auth: " + err.Error()}
+	}
 	offsets, err := provider.ParseOffset(f.offset, f.n)
 	if err != nil {
 		return nil, cli.UsageError{Msg: fmt.Sprintf("-clock-offset: %v", err)}
@@ -112,7 +117,7 @@ func (f *deviceFlags) configs() ([]simulator.DeviceConfig, error) {
 			Defects:       defects,
 			ClockOffset:   offsets[i],
 			ClockDriftPPM: drift,
-			Auth:          f.auth,
+			Auth:          auth,
 			NotRooted:     f.notRooted,
 			Seed:          seed,
 			WeChatURL:     f.wechatURL,

@@ -11,6 +11,7 @@ package strictyaml
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -114,6 +115,18 @@ func decode(n *yaml.Node, path string, v reflect.Value, errs *Errors) {
 	}
 	if isNull(n) {
 		return // null leaves the zero value: the field's default
+	}
+	if v.CanAddr() {
+		if tu, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok && v.Type() != durationType {
+			if n.Kind != yaml.ScalarNode {
+				add("got a %s, want a string", kindName(n))
+				return
+			}
+			if err := tu.UnmarshalText([]byte(n.Value)); err != nil {
+				add("%v", err)
+			}
+			return
+		}
 	}
 	switch {
 	case v.Type() == durationType:

@@ -93,6 +93,16 @@ func (m AuthMode) String() string {
 	return fmt.Sprintf("AuthMode(%d)", int(m))
 }
 
+// UnmarshalText parses a mode in a configuration file.
+func (m *AuthMode) UnmarshalText(b []byte) error {
+	v, err := ParseAuthMode(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
 // ParseAuthMode parses "none", "reject" or "accept".
 func ParseAuthMode(s string) (AuthMode, error) {
 	switch s {

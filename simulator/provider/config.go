@@ -56,10 +56,10 @@ type SimDevices struct {
 type SimGroup struct {
 	SimDevices `yaml:",inline"`
 	// Port of the first device; 0 picks free ports.
-	Port        int    `yaml:"port"`
-	Auth        string `yaml:"auth"`
-	HostPackage string `yaml:"hostPackage"`
-	NotRooted   bool   `yaml:"notRooted"`
+	Port        int           `yaml:"port"`
+	Auth        adbd.AuthMode `yaml:"auth"`
+	HostPackage string        `yaml:"hostPackage"`
+	NotRooted   bool          `yaml:"notRooted"`
 	// Lifetime makes the devices die (their adbd and system stop, as a
 	// device that loses power) this long after the farm is up.
 	Lifetime string `yaml:"lifetime"`
@@ -158,11 +158,6 @@ func checkGroup(errs *strictyaml.Errors, f string, g SimGroup) {
 	}
 	if g.Loss != "" && !containsLoss(g.Loss) {
 		add("%s.loss %q: allowed %s", f, g.Loss, simulator.LossNames())
-	}
-	if g.Auth != "" {
-		if _, err := adbd.ParseAuthMode(g.Auth); err != nil {
-			add("%s.auth %q: allowed none, reject, accept", f, g.Auth)
-		}
 	}
 	if g.Install != nil {
 		if g.Install.APK == "" {

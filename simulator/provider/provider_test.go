@@ -70,6 +70,7 @@ func TestBadFieldsAreNamed(t *testing.T) {
 		{base + "simulated: [{count: 1, profile: panel, loseAtPush: -1}]", `simulated[0].loseAtPush -1: want a push count of 1 or more, or 0 (never)`},
 		{base + "simulated: [{count: 1, profile: panel, lifetime: soon}]", `simulated[0].lifetime "soon": want a positive duration like 20s`},
 		{base + "simulated: [{count: 1, profile: panel, colour: red}]", "simulated[0].colour (line 4): unknown field"},
+		{base + "simulated: [{count: 1, profile: panel, auth: maybe}]", `simulated[0].auth (line 4): auth "maybe": allowed values are none, reject, accept`},
 		{base + "simulated: [{count: 1, profile: panel, defect: [slow-launch]}]", "did you mean defects?"},
 		{base + "simulated: [{count: 1, profile: panel}]\nprofiles: /nowhere\n", `profiles "/nowhere"`},
 		{strings.Replace(base, "mode: simulated", "mode: real, url: https://api.weixin.qq.com, token: T", 1) + "simulated: [{count: 1, profile: panel}]", "simulated devices need wechat.mode simulated or url"},
