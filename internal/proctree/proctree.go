@@ -1,0 +1,197 @@
+// Package proctree reads a process and all its descendants from Linux's
+// /proc — each one's resident memory (VmRSS) and CPU time — and samples
+// such a tree over time, so that a benchmark can give the peak memory of a
+// whole tree of processes (a supervisor, its workers, the adb server it
+// started) and where its CPU went.
+//
+//	s := proctree.Start(ctx, cmd.Process.Pid, 200*time.Millisecond)
+//	_ = cmd.Wait()
+//	sum := s.Stop()
+//	fmt.Println(sum.PeakRSS, sum.MaxProcs)
+package proctree
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTick is the unit of utime and stime in /proc/PID/stat: USER_HZ,
+// which Linux fixes at 100 on every architecture it reports to user space.
+const clockTick = 10 * time.Millisecond
+
+// Proc is one process of a tree.
+type Proc struct {
+	PID, PPID int
+	// Name is the command name (comm, at most 15 bytes).
+	Name string
+	// Args is the command line; empty for a process that exited before
+	// it was read, or a kernel thread.
+	Args []string
+	// RSS is VmRSS in bytes: its resident memory.
+	RSS int64
+	// CPU is its user and system time so far (not its children's).
+	CPU time.Duration
+}
+
+// Snapshot is a tree of processes at one moment: the root first, then its
+// descendants by pid.
+type Snapshot struct {
+	At    time.Time
+	Procs []Proc
+}
+
+// RSS is the sum of the processes' resident memory. Pages shared between
+// them (the same binary's text) count once per process, as in top.
+func (s Snapshot) RSS() int64 {
+	var n int64
+	for _, p := range s.Procs {
+		n += p.RSS
+	}
+	return n
+}
+
+// ErrNoProcess is Tree's error when the root process is gone.
+var ErrNoProcess = errors.New("proctree: no such process")
+
+// Tree reads root and its descendants now, from /proc. Processes that exit
+// while it reads are left out; the root's exit is ErrNoProcess.
+func Tree(root int) (Snapshot, error) {
+	return treeIn("/proc", root, nil)
+}
+
+// treeIn reads a tree from a proc file system at dir; args caches command
+// lines by pid (nil: read each).
+func treeIn(dir string, root int, args map[int][]string) (Snapshot, error) {
+	snap := Snapshot{At: time.Now()}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return snap, fmt.Errorf("proctree: %w", err)
+	}
+	stats := map[int]stat{}
+	children := map[int][]int{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 0 {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "stat"))
+		if err != nil {
+			continue // gone since the listing
+		}
+		st, err := parseStat(b)
+		if err != nil {
+			return snap, fmt.Errorf("proctree: %s/%d/stat: %w", dir, pid, err)
+		}
+		stats[pid] = st
+		children[st.ppid] = append(children[st.ppid], pid)
+	}
+	if _, ok := stats[root]; !ok {
+		return snap, fmt.Errorf("%w: %d", ErrNoProcess, root)
+	}
+	var tree []int
+	for queue := []int{root}; len(queue) > 0; {
+		pid := queue[0]
+		queue = queue[1:]
+		tree = append(tree, pid)
+		queue = append(queue, children[pid]...)
+	}
+	sort.Ints(tree[1:])
+	for _, pid := range tree {
+		st := stats[pid]
+		p := Proc{PID: pid, PPID: st.ppid, Name: st.comm, CPU: st.cpu}
+		b, err := os.ReadFile(filepath.Join(dir, strconv.Itoa(pid), "status"))
+		if err != nil {
+			if pid == root {
+				return snap, fmt.Errorf("%w: %d", ErrNoProcess, root)
+			}
+			continue
+		}
+		if p.RSS, err = parseVmRSS(b); err != nil {
+			return snap, fmt.Errorf("proctree: %s/%d/status: %w", dir, pid, err)
+		}
+		if a, ok := args[pid]; ok {
+			p.Args = a
+		} else {
+			p.Args = readArgs(filepath.Join(dir, strconv.Itoa(pid), "cmdline"))
+			if args != nil && len(p.Args) > 0 {
+				args[pid] = p.Args
+			}
+		}
+		snap.Procs = append(snap.Procs, p)
+	}
+	return snap, nil
+}
+
+// stat is what Tree needs of /proc/PID/stat.
+type stat struct {
+	comm string
+	ppid int
+	cpu  time.Duration
+}
+
+// parseStat reads /proc/PID/stat: "pid (comm) state ppid … utime stime …".
+// comm may hold spaces and parentheses, so the fields after it are found
+// from its last ')'.
+func parseStat(b []byte) (stat, error) {
+	open := bytes.IndexByte(b, '(')
+	closing := bytes.LastIndexByte(b, ')')
+	if open < 0 || closing < open {
+		return stat{}, fmt.Errorf("no (comm) in %q", clip(b))
+	}
+	// Fields after comm, from field 3 (state): ppid is field 4, utime 14,
+	// stime 15 (proc(5), counted from 1).
+	f := strings.Fields(string(b[closing+1:]))
+	if len(f) < 13 {
+		return stat{}, fmt.Errorf("%d fields after comm, want at least 13: %q", len(f), clip(b))
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	utime, err2 := strconv.ParseUint(f[11], 10, 64)
+	stime, err3 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return stat{}, fmt.Errorf("ppid, utime or stime: %w", err)
+	}
+	return stat{comm: string(b[open+1 : closing]), ppid: ppid, cpu: time.Duration(utime+stime) * clockTick}, nil
+}
+
+// parseVmRSS reads VmRSS from /proc/PID/status ("VmRSS:\t  1234 kB"). A
+// process without one (a kernel thread, a zombie) has 0.
+func parseVmRSS(b []byte) (int64, error) {
+	for _, line := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("VmRSS line %q: want a number of kB", line)
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil || kb < 0 {
+			return 0, fmt.Errorf("VmRSS line %q: want a number of kB", line)
+		}
+		return kb * 1024, nil
+	}
+	return 0, nil
+}
+
+func readArgs(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+}
+
+func clip(b []byte) string {
+	if len(b) > 120 {
+		return string(b[:120]) + "…"
+	}
+	return string(b)
+}
