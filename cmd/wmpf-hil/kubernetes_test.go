@@ -353,13 +353,13 @@ func TestKubernetesManifests(t *testing.T) {
 	shards := loadJob(t, "job-shards.yaml")
 	s := shards.Spec
 	if s.CompletionMode != "Indexed" || s.Completions == nil || s.Parallelism == nil || *s.Completions != *s.Parallelism {
-		t.Fatalf("job-shards.yaml: completionMode %q, completions %v, parallelism %v; want Indexed with every shard at once",
-			s.CompletionMode, s.Completions, s.Parallelism)
+		t.Fatalf("job-shards.yaml: completionMode %q, completions %s, parallelism %s; want Indexed with every shard at once",
+			s.CompletionMode, intText(s.Completions), intText(s.Parallelism))
 	}
 	n := *s.Completions
 	if s.Template.Spec.RestartPolicy != "Never" || s.BackoffLimitPerIndex == nil || *s.BackoffLimitPerIndex != 0 {
-		t.Errorf("job-shards.yaml: restartPolicy %q, backoffLimitPerIndex %v; want Never and 0 (a shard's folder cannot be run again)",
-			s.Template.Spec.RestartPolicy, s.BackoffLimitPerIndex)
+		t.Errorf("job-shards.yaml: restartPolicy %q, backoffLimitPerIndex %s; want Never and 0 (a shard's folder cannot be run again)",
+			s.Template.Spec.RestartPolicy, intText(s.BackoffLimitPerIndex))
 	}
 	failJobOn2 := false
 	if s.PodFailurePolicy != nil {
@@ -422,8 +422,8 @@ func TestKubernetesManifests(t *testing.T) {
 	// The merge.
 	merge := loadJob(t, "job-merge.yaml")
 	if merge.Spec.BackoffLimit == nil || *merge.Spec.BackoffLimit != 0 || merge.Spec.Template.Spec.RestartPolicy != "Never" {
-		t.Errorf("job-merge.yaml: backoffLimit %v, restartPolicy %q; want 0 and Never (its exit status is the verdict)",
-			merge.Spec.BackoffLimit, merge.Spec.Template.Spec.RestartPolicy)
+		t.Errorf("job-merge.yaml: backoffLimit %s, restartPolicy %q; want 0 and Never (its exit status is the verdict)",
+			intText(merge.Spec.BackoffLimit), merge.Spec.Template.Spec.RestartPolicy)
 	}
 	if merge.Spec.ActiveDeadlineSeconds <= s.ActiveDeadlineSeconds {
 		t.Errorf("job-merge.yaml: activeDeadlineSeconds %d, not above the shards' %d", merge.Spec.ActiveDeadlineSeconds, s.ActiveDeadlineSeconds)
@@ -513,6 +513,14 @@ func volumeIs(j k8sJob, name, kind, want string) bool {
 		}
 	}
 	return false
+}
+
+// intText is an optional field's value, or "unset".
+func intText(p *int) string {
+	if p == nil {
+		return "unset"
+	}
+	return strconv.Itoa(*p)
 }
 
 func mustAtoi(t *testing.T, s string) int {
