@@ -38,6 +38,9 @@ type Proc struct {
 	RSS int64
 	// CPU is its user and system time so far (not its children's).
 	CPU time.Duration
+	// FDs is how many files it has open, FDLimit its soft limit of them
+	// (0 when they could not be read: another user's process).
+	FDs, FDLimit int
 }
 
 // Snapshot is a tree of processes at one moment: the root first, then its
@@ -66,9 +69,15 @@ func Tree(root int) (Snapshot, error) {
 	return treeIn("/proc", root, nil)
 }
 
-// treeIn reads a tree from a proc file system at dir; args caches command
-// lines by pid (nil: read each).
-func treeIn(dir string, root int, args map[int][]string) (Snapshot, error) {
+// once is what is read of a process once: its command line and limits.
+type once struct {
+	args    []string
+	fdLimit int
+}
+
+// treeIn reads a tree from a proc file system at dir; cache keeps what is
+// read once per pid (nil: read it each time).
+func treeIn(dir string, root int, cache map[int]once) (Snapshot, error) {
 	snap := Snapshot{At: time.Now()}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -116,13 +125,17 @@ func treeIn(dir string, root int, args map[int][]string) (Snapshot, error) {
 		if p.RSS, err = parseVmRSS(b); err != nil {
 			return snap, fmt.Errorf("proctree: %s/%d/status: %w", dir, pid, err)
 		}
-		if a, ok := args[pid]; ok {
-			p.Args = a
-		} else {
-			p.Args = readArgs(filepath.Join(dir, strconv.Itoa(pid), "cmdline"))
-			if args != nil && len(p.Args) > 0 {
-				args[pid] = p.Args
+		pdir := filepath.Join(dir, strconv.Itoa(pid))
+		o, ok := cache[pid]
+		if !ok {
+			o = once{args: readArgs(filepath.Join(pdir, "cmdline")), fdLimit: readFDLimit(filepath.Join(pdir, "limits"))}
+			if cache != nil && len(o.args) > 0 {
+				cache[pid] = o
 			}
+		}
+		p.Args, p.FDLimit = o.args, o.fdLimit
+		if fds, err := os.ReadDir(filepath.Join(pdir, "fd")); err == nil {
+			p.FDs = len(fds)
 		}
 		snap.Procs = append(snap.Procs, p)
 	}
@@ -179,6 +192,35 @@ func parseVmRSS(b []byte) (int64, error) {
 		return kb * 1024, nil
 	}
 	return 0, nil
+}
+
+// parseFDLimit reads the soft limit of open files from /proc/PID/limits
+// ("Max open files  1024  4096  files"); 0 when there is none.
+func parseFDLimit(b []byte) int {
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "Max open files")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) < 1 {
+			return 0
+		}
+		n, err := strconv.Atoi(f[0])
+		if err != nil {
+			return 0 // "unlimited"
+		}
+		return n
+	}
+	return 0
+}
+
+func readFDLimit(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	return parseFDLimit(b)
 }
 
 func readArgs(path string) []string {

@@ -47,6 +47,9 @@ func TestParseRealProcFiles(t *testing.T) {
 			t.Errorf("%s.status: VmRSS %d (%v), want %d", c.file, rss, err, c.rss)
 		}
 	}
+	if n := parseFDLimit(readTestdata(t, "dockerd.limits")); n != 20000 {
+		t.Errorf("dockerd.limits: Max open files %d, want 20000", n)
+	}
 }
 
 func TestParseRefusesDamagedFiles(t *testing.T) {
@@ -99,6 +102,9 @@ func TestTreeFindsRealDescendants(t *testing.T) {
 	if sleeps != 2 || len(snap.Procs) < 4 {
 		t.Errorf("tree of %d processes with %d sleeps, want this test, the shell and 2 sleeps: %+v", len(snap.Procs), sleeps, snap.Procs)
 	}
+	if snap.Procs[0].FDs < 3 || snap.Procs[0].FDLimit < snap.Procs[0].FDs {
+		t.Errorf("root has %d files open of %d: want stdin, stdout, stderr at least, within its limit", snap.Procs[0].FDs, snap.Procs[0].FDLimit)
+	}
 	if snap.RSS() <= snap.Procs[0].RSS {
 		t.Errorf("tree RSS %d not above the root's own %d", snap.RSS(), snap.Procs[0].RSS)
 	}
@@ -119,7 +125,9 @@ func TestSamplerPeakAndCPU(t *testing.T) {
 		}
 		stat := fmt.Sprintf("%d (w%d) S %d 1 1 0 -1 0 0 0 0 0 %d 0 20 0 1 0 1 0 0\n", pid, pid, ppid, ticks)
 		status := fmt.Sprintf("Name:\tw%d\nVmRSS:\t%d kB\n", pid, rssKB)
-		for name, body := range map[string]string{"stat": stat, "status": status, "cmdline": fmt.Sprintf("w\x00%d\x00", pid)} {
+		limits := "Limit                     Soft Limit           Hard Limit           Units     \n" +
+			fmt.Sprintf("Max open files            %d                 4096                 files     \n", 1000+pid)
+		for name, body := range map[string]string{"stat": stat, "status": status, "cmdline": fmt.Sprintf("w\x00%d\x00", pid), "limits": limits} {
 			if err := os.WriteFile(filepath.Join(d, name), []byte(body), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +136,8 @@ func TestSamplerPeakAndCPU(t *testing.T) {
 	write(10, 1, 5, 100) // root
 	write(11, 10, 1, 50)
 	write(99, 1, 1, 5000) // not in the tree
-	s := &Sampler{start: time.Now(), last: map[int]Proc{}, args: map[int][]string{}, done: make(chan struct{}), cancel: func() {}}
+	s := newSampler(nil)
+	s.cancel = func() {}
 	close(s.done)
 	step := func() bool { return s.sample(dir, 10) }
 
@@ -160,8 +169,22 @@ func TestSamplerPeakAndCPU(t *testing.T) {
 	if cpu["root"] != 50*time.Millisecond || cpu["children"] != 420*time.Millisecond {
 		t.Errorf("CPU %v: want root 50ms, children 420ms (pid 12's last 20ms kept)", cpu)
 	}
-	if len(sum.Procs) != 3 || sum.Procs[2].PID != 12 || sum.Procs[2].Args[1] != "12" {
-		t.Errorf("processes seen %+v: want 10, 11, 12 with their command lines", sum.Procs)
+	if len(sum.Procs) != 3 || sum.Procs[2].PID != 12 || sum.Procs[2].Args[1] != "12" || sum.Procs[2].FDLimit != 1012 {
+		t.Errorf("processes seen %+v: want 10, 11, 12 with their command lines and limits", sum.Procs)
+	}
+	if len(sum.Peak.Procs) != 3 || sum.Peak.RSS() != sum.PeakRSS {
+		t.Errorf("peak sample %+v: want the 3 processes of the peak", sum.Peak)
+	}
+	if sum.FDLimits["w11"] != 1011 {
+		t.Errorf("fd limits %v: want w11's 1011", sum.FDLimits)
+	}
+
+	// Without the root: the same tree, less its root.
+	s = newSampler([]Option{WithoutRoot()})
+	write(10, 1, 5, 100)
+	s.sample(dir, 10)
+	if s.sum.PeakRSS != 20*1024 || s.sum.MaxProcs != 1 {
+		t.Errorf("without the root: peak %d with %d processes; want pid 11's 20 kB alone", s.sum.PeakRSS, s.sum.MaxProcs)
 	}
 }
 
