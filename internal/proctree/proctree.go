@@ -34,8 +34,10 @@ type Proc struct {
 	// Args is the command line; empty for a process that exited before
 	// it was read, or a kernel thread.
 	Args []string
-	// RSS is VmRSS in bytes: its resident memory.
-	RSS int64
+	// RSS is VmRSS in bytes: its resident memory, the pages it shares
+	// with other processes (its executable's) included; Anon is RssAnon,
+	// its own memory (heap, stacks) alone.
+	RSS, Anon int64
 	// CPU is its user and system time so far (not its children's).
 	CPU time.Duration
 	// FDs is how many files it has open, FDLimit its soft limit of them
@@ -56,6 +58,16 @@ func (s Snapshot) RSS() int64 {
 	var n int64
 	for _, p := range s.Procs {
 		n += p.RSS
+	}
+	return n
+}
+
+// Anon is the sum of the processes' own memory (RssAnon), which no other
+// process shares.
+func (s Snapshot) Anon() int64 {
+	var n int64
+	for _, p := range s.Procs {
+		n += p.Anon
 	}
 	return n
 }
@@ -122,7 +134,7 @@ func treeIn(dir string, root int, cache map[int]once) (Snapshot, error) {
 			}
 			continue
 		}
-		if p.RSS, err = parseVmRSS(b); err != nil {
+		if p.RSS, p.Anon, err = parseStatus(b); err != nil {
 			return snap, fmt.Errorf("proctree: %s/%d/status: %w", dir, pid, err)
 		}
 		pdir := filepath.Join(dir, strconv.Itoa(pid))
@@ -173,25 +185,30 @@ func parseStat(b []byte) (stat, error) {
 	return stat{comm: string(b[open+1 : closing]), ppid: ppid, cpu: time.Duration(utime+stime) * clockTick}, nil
 }
 
-// parseVmRSS reads VmRSS from /proc/PID/status ("VmRSS:\t  1234 kB"). A
-// process without one (a kernel thread, a zombie) has 0.
-func parseVmRSS(b []byte) (int64, error) {
+// parseStatus reads VmRSS and RssAnon from /proc/PID/status
+// ("VmRSS:\t  1234 kB"). A process without them (a kernel thread, a
+// zombie) has 0.
+func parseStatus(b []byte) (rss, anon int64, err error) {
 	for _, line := range strings.Split(string(b), "\n") {
-		v, ok := strings.CutPrefix(line, "VmRSS:")
-		if !ok {
+		key, v, ok := strings.Cut(line, ":")
+		if !ok || key != "VmRSS" && key != "RssAnon" {
 			continue
 		}
 		f := strings.Fields(v)
-		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("VmRSS line %q: want a number of kB", line)
+		var kb int64
+		if len(f) == 2 && f[1] == "kB" {
+			kb, err = strconv.ParseInt(f[0], 10, 64)
 		}
-		kb, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil || kb < 0 {
-			return 0, fmt.Errorf("VmRSS line %q: want a number of kB", line)
+		if len(f) != 2 || f[1] != "kB" || err != nil || kb < 0 {
+			return 0, 0, fmt.Errorf("%s line %q: want a number of kB", key, line)
 		}
-		return kb * 1024, nil
+		if key == "VmRSS" {
+			rss = kb * 1024
+		} else {
+			anon = kb * 1024
+		}
 	}
-	return 0, nil
+	return rss, anon, nil
 }
 
 // parseFDLimit reads the soft limit of open files from /proc/PID/limits

@@ -29,10 +29,11 @@ func TestParseRealProcFiles(t *testing.T) {
 		ppid int
 		cpu  time.Duration
 		rss  int64
+		anon int64
 	}{
-		{"dockerd", "dockerd", 1, 3420 * time.Millisecond, 81900 * 1024},
-		{"kthreadd", "kthreadd", 0, 0, 0},
-		{"odd-comm", "a) b (c", 1, 0, 1788 * 1024},
+		{"dockerd", "dockerd", 1, 3420 * time.Millisecond, 81900 * 1024, 27860 * 1024},
+		{"kthreadd", "kthreadd", 0, 0, 0, 0},
+		{"odd-comm", "a) b (c", 1, 0, 1788 * 1024, 108 * 1024},
 	} {
 		st, err := parseStat(readTestdata(t, c.file+".stat"))
 		if err != nil {
@@ -42,9 +43,9 @@ func TestParseRealProcFiles(t *testing.T) {
 		if st.comm != c.comm || st.ppid != c.ppid || st.cpu != c.cpu {
 			t.Errorf("%s.stat: comm %q ppid %d cpu %v; want %q %d %v", c.file, st.comm, st.ppid, st.cpu, c.comm, c.ppid, c.cpu)
 		}
-		rss, err := parseVmRSS(readTestdata(t, c.file+".status"))
-		if err != nil || rss != c.rss {
-			t.Errorf("%s.status: VmRSS %d (%v), want %d", c.file, rss, err, c.rss)
+		rss, anon, err := parseStatus(readTestdata(t, c.file+".status"))
+		if err != nil || rss != c.rss || anon != c.anon {
+			t.Errorf("%s.status: VmRSS %d, RssAnon %d (%v), want %d and %d", c.file, rss, anon, err, c.rss, c.anon)
 		}
 	}
 	if n := parseFDLimit(readTestdata(t, "dockerd.limits")); n != 20000 {
@@ -58,9 +59,9 @@ func TestParseRefusesDamagedFiles(t *testing.T) {
 			t.Errorf("parseStat(%q): no error", bad)
 		}
 	}
-	for _, bad := range []string{"VmRSS:\t12 MB\n", "VmRSS:\tlots kB\n", "VmRSS:\n"} {
-		if _, err := parseVmRSS([]byte(bad)); err == nil {
-			t.Errorf("parseVmRSS(%q): no error", bad)
+	for _, bad := range []string{"VmRSS:\t12 MB\n", "VmRSS:\tlots kB\n", "VmRSS:\n", "RssAnon:\t-5 kB\n"} {
+		if _, _, err := parseStatus([]byte(bad)); err == nil {
+			t.Errorf("parseStatus(%q): no error", bad)
 		}
 	}
 }
@@ -124,7 +125,7 @@ func TestSamplerPeakAndCPU(t *testing.T) {
 			t.Fatal(err)
 		}
 		stat := fmt.Sprintf("%d (w%d) S %d 1 1 0 -1 0 0 0 0 0 %d 0 20 0 1 0 1 0 0\n", pid, pid, ppid, ticks)
-		status := fmt.Sprintf("Name:\tw%d\nVmRSS:\t%d kB\n", pid, rssKB)
+		status := fmt.Sprintf("Name:\tw%d\nVmRSS:\t%d kB\nRssAnon:\t%d kB\n", pid, rssKB, rssKB/2)
 		limits := "Limit                     Soft Limit           Hard Limit           Units     \n" +
 			fmt.Sprintf("Max open files            %d                 4096                 files     \n", 1000+pid)
 		for name, body := range map[string]string{"stat": stat, "status": status, "cmdline": fmt.Sprintf("w\x00%d\x00", pid), "limits": limits} {
@@ -171,6 +172,9 @@ func TestSamplerPeakAndCPU(t *testing.T) {
 	}
 	if len(sum.Procs) != 3 || sum.Procs[2].PID != 12 || sum.Procs[2].Args[1] != "12" || sum.Procs[2].FDLimit != 1012 {
 		t.Errorf("processes seen %+v: want 10, 11, 12 with their command lines and limits", sum.Procs)
+	}
+	if sum.PeakAnon != 255*1024 {
+		t.Errorf("peak RssAnon %d, want 255 kB", sum.PeakAnon)
 	}
 	if len(sum.Peak.Procs) != 3 || sum.Peak.RSS() != sum.PeakRSS {
 		t.Errorf("peak sample %+v: want the 3 processes of the peak", sum.Peak)

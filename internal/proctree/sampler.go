@@ -22,6 +22,8 @@ type Summary struct {
 	PeakAt    time.Duration
 	PeakProcs int
 	Peak      Snapshot
+	// PeakAnon is the largest sum of the tree's RssAnon in one sample.
+	PeakAnon int64
 	// MaxProcs is the most processes in one sample.
 	MaxProcs int
 	// Procs is every process seen, as last seen: its CPU is its CPU time
@@ -135,6 +137,7 @@ func (s *Sampler) sample(dir string, root int) bool {
 	if rss > s.sum.PeakRSS {
 		s.sum.PeakRSS, s.sum.PeakAt, s.sum.PeakProcs, s.sum.Peak = rss, snap.At.Sub(s.start), len(snap.Procs), snap
 	}
+	s.sum.PeakAnon = max(s.sum.PeakAnon, snap.Anon())
 	s.sum.MaxProcs = max(s.sum.MaxProcs, len(snap.Procs))
 	for _, p := range snap.Procs {
 		s.last[p.PID] = p
