@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 	"gopkg.in/yaml.v3"
@@ -54,7 +55,9 @@ func TestShardsInContainersMergeIntoOneRun(t *testing.T) {
 	built := make(chan struct{})
 	go func() {
 		defer close(built)
-		img, imgErr = hilimage.Build(ctx, hilimage.Options{Root: root(t)})
+		// A tag of this test's own: another tree's build of the default
+		// tag cannot swap the image under it.
+		img, imgErr = hilimage.Build(ctx, hilimage.Options{Root: root(t), Tag: fmt.Sprintf("wmpf-hil/wmpf-hil:rehearsal-%d", os.Getpid())})
 	}()
 	srv := simtest.ADBServer(t)
 	farmFile := defaultFarmOn(t, "tcp:"+srv.Addr())
@@ -93,7 +96,11 @@ func TestShardsInContainersMergeIntoOneRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer docker.Close()
+	// The image goes after the containers (cleanups run last in, first out).
+	t.Cleanup(func() {
+		_, _ = docker.ImageRemove(context.Background(), img.Tag, client.ImageRemoveOptions{PruneChildren: true})
+		docker.Close()
+	})
 
 	var wg sync.WaitGroup
 	exits := make([]int, shards)
