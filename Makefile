@@ -10,7 +10,7 @@ PROCS     ?=
 GINKGO    := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
 export TESTCONTAINERS_RYUK_DISABLED = true
 
-.PHONY: run test check deps testdeps build vet fmt fuzz bench release-bench sim farm clean accuracy
+.PHONY: run test check deps testdeps build vet fmt fuzz bench release-bench sim farm clean accuracy scale-bench image
 
 run: deps
 	$(GO) run ./cmd/wmpf-hil run -devices $(DEVICES) -reports $(REPORTS) $(if $(PROCS),-procs $(PROCS))
@@ -91,6 +91,29 @@ DURATION  ?= 2m
 BASELINE  ?=
 release-bench: deps
 	$(GO) run ./cmd/wmpf-hil bench -devices $(DEVICES) -reports $(REPORTS) -arrival $(ARRIVAL) -duration $(DURATION) $(if $(BASELINE),-baseline $(BASELINE))
+
+# The farm at scale (docs/scale.md): smoke and launch over SCALE_DEVICES
+# simulated devices, full matrix, then the release benchmark at 1 call/s per
+# device; prints wall time, peak memory and CPU of every harness process,
+# and the harness's own latency. Not part of make test (minutes long).
+# SCALE_SHARDS=N runs the farm as N shards at once on this host.
+SCALE_DEVICES ?= 200
+SCALE_SHARDS  ?= 1
+SCALE_ARGS    ?=
+scale-bench: deps
+	$(GO) test -run XXX -bench BenchmarkScale -benchtime 1x -timeout 90m ./cmd/wmpf-hil \
+	  -args -scale.devices $(SCALE_DEVICES) -scale.shards $(SCALE_SHARDS) $(SCALE_ARGS)
+
+# The wmpf-hil image for shard runners and Kubernetes (deploy/kubernetes):
+# a static binary FROM scratch, as internal/hilimage builds it for the tests.
+IMAGE ?= wmpf-hil/wmpf-hil:dev
+image:
+	@ctx=$$(mktemp -d) && trap 'rm -rf "$$ctx"' EXIT && \
+	mkdir -p "$$ctx/rootfs/tmp" "$$ctx/rootfs/etc/ssl/certs" && chmod 1777 "$$ctx/rootfs/tmp" && \
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o "$$ctx/rootfs/wmpf-hil" ./cmd/wmpf-hil && \
+	if [ -f /etc/ssl/certs/ca-certificates.crt ]; then cp /etc/ssl/certs/ca-certificates.crt "$$ctx/rootfs/etc/ssl/certs/"; fi && \
+	cp internal/hilimage/Dockerfile "$$ctx/" && \
+	docker build -t $(IMAGE) "$$ctx"
 
 sim: 
 	$(GO) run ./cmd/wmpf-sim devices -n 4 -port 16000

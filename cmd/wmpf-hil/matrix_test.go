@@ -122,6 +122,6 @@ func junitNames(t *testing.T, path string, names *[]string) {
 }
 
 func firstLineOf(s string) string {
-	l, _, _ := strings.Cut(s, "\n")
+	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return l
 }

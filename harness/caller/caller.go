@@ -551,17 +551,33 @@ func FastClient(timeout time.Duration) *http.Client {
 }
 
 // EndRoom ends a call from the caller's side: cancels it while it rings,
-// hangs it up once answered; a call already over is left alone.
+// hangs it up once answered; a call already over is left alone. The room
+// can move on between reading its state and acting on it — the device
+// answers just then, or ends the call — which the WeChat side refuses as
+// the wrong state (61002): then EndRoom reads the room again and acts on
+// what it is now.
 func (c *Client) EndRoom(ctx context.Context, roomID string) error {
-	r, err := c.Room(ctx, roomID)
-	if err != nil {
-		return err
+	var err error
+	for range endRoomTries {
+		var r protocol.Room
+		if r, err = c.Room(ctx, roomID); err != nil {
+			return err
+		}
+		switch r.State {
+		case protocol.StateRinging:
+			err = c.Cancel(ctx, roomID)
+		case protocol.StateAnswered, protocol.StateOngoing:
+			err = c.Hangup(ctx, roomID)
+		default:
+			return nil
+		}
+		var ae *protocol.APIError
+		if !errors.As(err, &ae) || ae.ErrCode != protocol.ErrcodeWrongState {
+			return err
+		}
 	}
-	switch r.State {
-	case protocol.StateRinging:
-		return c.Cancel(ctx, roomID)
-	case protocol.StateAnswered, protocol.StateOngoing:
-		return c.Hangup(ctx, roomID)
-	}
-	return nil
+	return err
 }
+
+// endRoomTries bounds EndRoom's reads of a room that keeps changing.
+const endRoomTries = 3

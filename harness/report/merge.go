@@ -62,7 +62,8 @@ type shardInput struct {
 // one, computed again from all the calls; and report.html, junit.xml and
 // ctrf.json of the whole matrix. It never writes into its inputs. A shard
 // missing (run records say there are N shards, one of them is absent) or
-// crashed (no end record) is an error unless opts.AllowPartial; two
+// crashed (no end record) is an error unless opts.AllowPartial (the
+// result, returned with it, names them; nothing is written); two
 // shards claiming one device are an error. out must not exist, or be an
 // empty folder.
 func Merge(out string, dirs []string, opts MergeOptions) (*MergeResult, error) {
@@ -87,7 +88,7 @@ func Merge(out string, dirs []string, opts MergeOptions) (*MergeResult, error) {
 	}
 	mr, err := planMerge(inputs, opts)
 	if err != nil {
-		return nil, err
+		return mr, err
 	}
 	if err := os.MkdirAll(filepath.Dir(absOut), 0o755); err != nil {
 		return nil, fmt.Errorf("report: merge: %w", err)
@@ -221,7 +222,7 @@ func planMerge(inputs []*shardInput, opts MergeOptions) (*MergeResult, error) {
 		if len(mr.Crashed) > 0 {
 			parts = append(parts, fmt.Sprintf("shard %s of %d crashed (no end record)", joinInts(mr.Crashed), count))
 		}
-		return nil, fmt.Errorf("report: merge: %s: merge what there is with AllowPartial (-allow-partial)", strings.Join(parts, "; "))
+		return mr, fmt.Errorf("report: merge: %s: merge what there is with AllowPartial (-allow-partial)", strings.Join(parts, "; "))
 	}
 	if mr.RunID == "" {
 		mr.RunID = inputs[0].res.Run.ID
