@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/wmpf-hil/wmpf-hil/simulator/adbd"
 	"io"
 	"net"
 	"regexp"
@@ -538,7 +539,7 @@ func TestUnauthorizedDevice(t *testing.T) {
 	srv := startServer(t)
 	c := srv.Client()
 	ctx := bounded(t)
-	dev := startDevice(t, simulator.DeviceConfig{Auth: "reject"})
+	dev := startDevice(t, simulator.DeviceConfig{Auth: adbd.AuthReject})
 	err := c.Connect(ctx, dev.Serial())
 	if !errors.Is(err, adb.ErrUnauthorized) {
 		t.Errorf("Connect to a device that rejects the key: %v, want ErrUnauthorized", err)
