@@ -335,7 +335,7 @@ func exitText(err error) string {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
-			return "killed by " + st.Signal().String()
+			return "killed by " + signalName(st.Signal())
 		}
 		return fmt.Sprintf("exit status %d", ee.ExitCode())
 	}
@@ -421,4 +421,30 @@ func (r *run) otherDevice(dev, model string, round int) string {
 	}
 	sort.Strings(cands)
 	return cands[(round-1)%len(cands)]
+}
+
+// signalName names a signal as kill(1) does ("SIGKILL"), with its
+// description for one not listed.
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGBUS:
+		return "SIGBUS"
+	case syscall.SIGPIPE:
+		return "SIGPIPE"
+	}
+	return fmt.Sprintf("signal %d (%s)", int(sig), sig)
 }
