@@ -520,6 +520,11 @@ func TestKilledWorkerCostsOnlyItsCell(t *testing.T) {
 	code, took := waitRun(t, cmd, out, 3*time.Minute)
 	res := checkNoProductFailure(t, runDir, cmd.Process.Pid)
 	t.Logf("the run ended %v after the kill, exit %d", took.Round(100*time.Millisecond), code)
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, "ended call") || strings.Contains(l, "ended calls") {
+			t.Logf("supervisor: %s", strings.TrimSpace(l))
+		}
+	}
 
 	if code != exitInfra {
 		t.Errorf("exit %d, want %d (a cell lost to a worker)\n%s", code, exitInfra, tail(out.String()))
