@@ -52,7 +52,8 @@ type LocalServer struct {
 
 // StartServer starts `adb server nodaemon` with an isolated HOME on its own
 // port and waits until it answers. ADB_EMU=0 keeps it from probing the
-// emulator ports 5555-5585.
+// emulator ports 5555-5585. On Linux the server dies with the process that
+// started it, even one killed with SIGKILL (serverAttrs).
 func StartServer(ctx context.Context, opts ServerOptions) (*LocalServer, error) {
 	adbPath := opts.ADB
 	if adbPath == "" {
@@ -99,7 +100,7 @@ func (s *LocalServer) spawn(ctx context.Context) error {
 	cmd.Env = s.env
 	cmd.Stdout = lockedWriter{s.logMu, s.logs}
 	cmd.Stderr = lockedWriter{s.logMu, s.logs}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = serverAttrs()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start adb server: %w", err)
 	}

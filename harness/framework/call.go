@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -208,15 +209,20 @@ func (c *Call) TryAwait(ctx context.Context, what string, max time.Duration) (co
 	if voip != "" {
 		pred = c.ofCall(name, "eventName", voip)
 	}
-	wctx, cancel := context.WithTimeout(ctx, max)
+	bctx, stop := c.Device.f.weChatBound(ctx)
+	defer stop()
+	wctx, cancel := context.WithTimeout(bctx, max)
 	defer cancel()
-	// A crash of the host app ends the wait at once: what was awaited
-	// will not come.
+	// A crash of the host app ends the wait at once, and so does the run
+	// finding its WeChat side gone: what was awaited will not come.
 	ev, _, err := c.Device.Log.Await(wctx, c.Mark, what, func(e contract.Event) bool {
 		return pred(e) || (e.Name == contract.EvCrash && what != contract.EvCrash)
 	})
 	if err == nil && ev.Name == contract.EvCrash && what != contract.EvCrash {
 		return contract.Event{}, fmt.Errorf("waiting for %s: the host app crashed: %s", what, ev.Str("reason"))
+	}
+	if err != nil && errors.Is(context.Cause(bctx), errWeChatDown) {
+		return ev, fmt.Errorf("waiting for %s: %w", what, errWeChatDown)
 	}
 	return ev, err
 }
@@ -228,12 +234,16 @@ func (d *Device) failNoEvent(what string, max time.Duration, mark int, err error
 	if lost := d.Lost(); lost != nil {
 		d.f.deviceLost(d.Spec, d.Opened, lost)
 	}
-	// Only a device that still answers can be blamed for what it did
-	// not do.
+	// Only a device that still answers, served by a WeChat side that
+	// still answers, can be blamed for what it did not do. The WeChat
+	// side is asked, not only the run's mark: the run marks it down only
+	// after a few seconds of silence, and a wait may end within them.
+	if why := d.f.weChatDownNow(context.Background()); why != "" {
+		d.weChatGone(why)
+	}
 	if lost := d.Probe(context.Background()); lost != nil {
 		d.f.deviceLost(d.Spec, d.Opened, lost)
 	}
-	d.checkWeChat(nil)
 	evs := d.Log.Since(mark)
 	msg := fmt.Sprintf("no %s from %s within %v", what, d.Spec.Name, max)
 	for _, e := range evs {

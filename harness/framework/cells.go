@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,6 +70,13 @@ type cell struct {
 	evidence   []string
 	screenshot string
 	device     *Device
+	// The last failure classify saw, and what it made of it.
+	classified struct {
+		msg, failure string
+		state        report.State
+		lostTo       report.LostTo
+		weChatGone   bool // the WeChat side was found gone
+	}
 }
 
 var (
@@ -186,9 +194,8 @@ func afterAttempt() {
 	att := report.Attempt{Attempt: c.Attempt, OnDevice: c.OnDevice, State: report.StatePassed,
 		Duration: time.Since(c.started), Started: c.started}
 	if sr.Failed() {
-		att.State, att.LostTo = stateOfFailure(sr.Failure.Message)
-		att.Failure = sr.Failure.Message
-		ev, shot := captureEvidence(c, sr)
+		att.State, att.LostTo, att.Failure = c.classify(sr.Failure.Message)
+		ev, shot := captureEvidence(c, att)
 		c.evidence = append(c.evidence, ev...)
 		if shot != "" {
 			c.screenshot = shot
@@ -204,6 +211,47 @@ func stateOfFailure(msg string) (report.State, report.LostTo) {
 		return report.StateLost, report.LostTo(cause)
 	}
 	return report.StateFailed, ""
+}
+
+// classify decides what a cell's failure records: a loss as its message
+// says; any other failure as lost to the WeChat side when that is gone —
+// marked down by the run, or not answering now — since a spec that needs
+// it cannot be judged without it (an assertion on a request to it, say,
+// fails with the request's timeout), or as lost to the device when that
+// does not answer either; else a product failure. The message of such a
+// loss names what went away first and keeps the spec's own failure after
+// it.
+func (c *cell) classify(msg string) (report.State, report.LostTo, string) {
+	if c.classified.msg == msg && c.classified.state != "" {
+		return c.classified.state, c.classified.lostTo, c.classified.failure
+	}
+	c.classified.weChatGone = false
+	state, lostTo := stateOfFailure(msg)
+	failure := msg
+	if state == report.StateFailed && F != nil {
+		if why := F.weChatDownNow(context.Background()); why != "" {
+			c.classified.weChatGone = true
+			state, lostTo = report.StateLost, LostWeChat
+			failure = LostMessage(LostWeChat, why) + "\nthe spec failed meanwhile: " + msg
+			if d := c.device; d != nil {
+				lost := d.Lost()
+				if lost == nil {
+					lost = d.Probe(context.Background())
+				}
+				if lost != nil {
+					F.markLost(c.spec, lost)
+					lostTo = LostDevice
+					failure = LostMessage(LostDevice, c.spec.Name+": "+strings.TrimPrefix(lost.Error(), "device lost: ")) +
+						"\n(the WeChat side is gone too: " + why + ")\nthe spec failed meanwhile: " + msg
+				}
+			}
+		}
+	}
+	if lostTo == LostWeChat {
+		c.classified.weChatGone = true
+	}
+	c.classified.msg, c.classified.state, c.classified.lostTo, c.classified.failure = msg, state, lostTo, failure
+	return state, lostTo, failure
 }
 
 // recordCell writes each finished cell to results.jsonl.
@@ -244,8 +292,8 @@ func recordCell(r ginkgo.SpecReport) {
 	case r.State == types.SpecStateInterrupted || r.State == types.SpecStateAborted:
 		res.State, res.Failure = report.StateInterrupted, msg
 	default:
-		res.State, res.LostTo = stateOfFailure(msg)
-		res.Failure = msg
+		res.State, res.LostTo, res.Failure = c.classify(msg)
+		msg = res.Failure
 		if in := c.spec.Installed; in != nil && res.State == report.StateFailed {
 			// Name the build under test, so a red nightly says which.
 			res.Failure = fmt.Sprintf("[build %s on %s] %s", in.Build, c.spec.Name, msg)

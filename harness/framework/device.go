@@ -57,7 +57,10 @@ func (d *Device) Prepare(ctx context.Context) {
 		d.Must(lost)
 	}
 	d.checkWeChat(nil)
-	rep, err := d.Reset(ctx, d.weChatSide(), d.f.Timeouts.Ready)
+	// A WeChat side found gone during the reset ends it at once.
+	rctx, cancel := d.f.weChatBound(ctx)
+	rep, err := d.Reset(rctx, d.weChatSide(), d.f.Timeouts.Ready)
+	cancel()
 	if lost := d.Lost(); lost != nil {
 		d.Must(lost)
 	}
@@ -92,11 +95,26 @@ func (d *Device) weChatSide() device.WeChatSide {
 func (d *Device) checkWeChat(err error) {
 	ginkgo.GinkgoHelper()
 	if why := WeChatDown(d.f.RunDir()); why != "" {
-		ginkgo.Fail(LostMessage(LostWeChat, why))
+		d.weChatGone(why)
 	}
 	if err != nil && unreachable(err) {
-		ginkgo.Fail(LostMessage(LostWeChat, "it does not answer: "+err.Error()))
+		d.weChatGone("it does not answer: " + err.Error())
 	}
+}
+
+// weChatGone ends the spec as lost to the WeChat side, gone for why —
+// unless the device does not answer either (the WeChat side and the
+// devices may go together, one process or container serving both): then
+// as lost to the device, which stays lost when the WeChat side is back.
+func (d *Device) weChatGone(why string) {
+	ginkgo.GinkgoHelper()
+	if lost := d.Lost(); lost != nil {
+		d.f.deviceLost(d.Spec, d.Opened, lost)
+	}
+	if lost := d.Probe(context.Background()); lost != nil {
+		d.f.deviceLost(d.Spec, d.Opened, lost)
+	}
+	ginkgo.Fail(LostMessage(LostWeChat, why))
 }
 
 // unreachable reports whether err is the WeChat side not answering: a
@@ -115,19 +133,26 @@ func unreachable(err error) bool {
 		strings.Contains(msg, "Client.Timeout") || strings.Contains(msg, "EOF")
 }
 
-// waitReady waits until the device is ready, for at most max.
+// waitReady waits until the device is ready, for at most max (less when
+// the run finds its WeChat side gone: a device cannot activate without it).
 func (d *Device) waitReady(ctx context.Context, max time.Duration) string {
-	r := d.Session.WaitReady(ctx, max)
+	wctx, cancel := d.f.weChatBound(ctx)
+	r := d.Session.WaitReady(wctx, max)
+	cancel()
 	if lost := d.Lost(); lost != nil {
 		d.Must(lost)
 	}
 	return r
 }
 
-// WaitReady is waitReady for specs: it fails the spec with the reason.
+// WaitReady is waitReady for specs: it fails the spec with the reason (as
+// lost to the WeChat side when that is gone).
 func (d *Device) WaitReady(ctx context.Context, max time.Duration) {
 	ginkgo.GinkgoHelper()
 	if r := d.waitReady(ctx, max); r != "" {
+		if why := d.f.weChatDownNow(ctx); why != "" {
+			d.weChatGone(why)
+		}
 		ginkgo.Fail(fmt.Sprintf("%s did not become ready within %v: %s", d.Spec.Name, max, r))
 	}
 }
@@ -182,13 +207,22 @@ func (d *Device) cleanup(ctx context.Context) {
 		}
 	}
 	// The WeChat side may be down with the device (a farm in a container):
-	// ending a room must not hold the run up.
-	ectx, cancel := context.WithTimeout(ctx, d.f.Timeouts.WeChatRequest)
-	for _, c := range calls {
-		_ = c.EndCall(ectx)
+	// ending a room must not hold the run up. When the run found it gone,
+	// or the spec was lost to it, nothing is asked of it (the next cell's
+	// reset ends the calls it still has) and no event it would cause is
+	// awaited.
+	wechatGone := WeChatDown(d.f.RunDir()) != ""
+	if c := current(); c != nil && c.classified.weChatGone {
+		wechatGone = true // the attempt's failure, classified before the cleanup
 	}
-	cancel()
-	if d.Lost() == nil {
+	if !wechatGone {
+		ectx, cancel := context.WithTimeout(ctx, d.f.Timeouts.WeChatRequest)
+		for _, c := range calls {
+			_ = c.EndCall(ectx)
+		}
+		cancel()
+	}
+	if d.Lost() == nil && !wechatGone {
 		for _, c := range calls {
 			if c.RoomID == "" {
 				continue

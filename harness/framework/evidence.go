@@ -23,8 +23,9 @@ const ScreenshotFile = "screenshot.png"
 // WeChat side knows of the cell's calls and pushes. It writes them under
 // evidence/<device>/<spec>-<hash>[-aN]/ — one folder per cell and attempt,
 // never shared — and returns their paths and the screenshot's.
-func captureEvidence(c *cell, sr ginkgo.SpecReport) ([]string, string) {
-	files := map[string][]byte{"failure.txt": []byte(sr.Failure.Message + "\n\n" + sr.Failure.Location.String() + "\n")}
+func captureEvidence(c *cell, att report.Attempt) ([]string, string) {
+	sr := ginkgo.CurrentSpecReport()
+	files := map[string][]byte{"failure.txt": []byte(att.Failure + "\n\n" + sr.Failure.Location.String() + "\n")}
 	d := c.device
 	if d != nil {
 		files["contract-events.txt"] = []byte(device.Describe(d.Log.Since(d.mark)) + "\n")
@@ -32,7 +33,10 @@ func captureEvidence(c *cell, sr ginkgo.SpecReport) ([]string, string) {
 		if bad := d.Log.Malformed(); len(bad) > 0 {
 			files["contract-malformed.txt"] = []byte(strings.Join(bad, "\n") + "\n")
 		}
-		if d.Lost() == nil {
+		// A cell lost to the WeChat side says nothing about the device, and
+		// the WeChat side cannot be asked: keep what is in memory only (a
+		// device frozen with it would hold each lost cell up for long).
+		if d.Lost() == nil && att.LostTo != LostWeChat {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			d.deviceEvidence(ctx, files)
 			cancel()

@@ -38,6 +38,7 @@ func (r *run) listSpecs(ctx context.Context) ([]specInfo, error) {
 	lctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(lctx, r.opts.Worker[0], args...)
+	cmd.SysProcAttr = workerAttrs() // dies with the supervisor, like every worker
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	runErr := cmd.Run()

@@ -105,6 +105,8 @@ type run struct {
 	progress *progress
 	workers  map[int]*worker
 	nextID   int
+	// wechatDown: the run found its WeChat side gone (and not back).
+	wechatDown bool
 }
 
 // Run runs the suites over the farm and returns when the run is over. An
@@ -243,6 +245,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	stopWatch()
 	watchers.Wait()
+	if !errors.As(context.Cause(ctx), new(signalCause)) {
+		r.checkWeChatAtEnd(ctx)
+	}
 	end := r.finish(ctx, context.Cause(ctx))
 	return &Result{RunDir: r.runDir, End: end}, nil
 }

@@ -33,7 +33,6 @@ func (r *run) watchWeChat(ctx context.Context) {
 	c := r.farm.Spec.Caller()
 	c.HTTP = caller.FastClient(wechatProbeTimeout)
 	misses := 0
-	down := false
 	var since time.Time
 	tick := time.NewTicker(wechatProbeEvery)
 	defer tick.Stop()
@@ -49,10 +48,11 @@ func (r *run) watchWeChat(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		down := r.weChatIsDown()
 		if err == nil {
 			misses = 0
 			if down {
-				down = false
+				r.setWeChatDown(false)
 				_ = framework.SetWeChatDown(r.runDir, "")
 				r.logf("the WeChat side (%s) answers again, after %v", ws.URL, time.Since(since).Round(100*time.Millisecond))
 				_ = r.w.Write(report.Record{Kind: report.KindIncident, Incident: &report.IncidentInfo{What: "wechat-back", Addr: ws.URL,
@@ -64,11 +64,9 @@ func (r *run) watchWeChat(ctx context.Context) {
 		if down || misses < wechatProbeMisses {
 			continue
 		}
-		down, since = true, time.Now()
+		since = time.Now()
 		why := fmt.Sprintf("the WeChat side at %s does not answer (%d probes in a row, %v each): %v", ws.URL, misses, wechatProbeTimeout, err)
-		_ = framework.SetWeChatDown(r.runDir, why)
-		r.logf("incident: %s", why)
-		_ = r.w.Write(report.Record{Kind: report.KindIncident, Incident: &report.IncidentInfo{What: "wechat-lost", Addr: ws.URL, Detail: why}})
+		r.weChatLost(why)
 		if ws.Started {
 			rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 			err := r.farm.RestartWeChat(rctx)
@@ -81,4 +79,56 @@ func (r *run) watchWeChat(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// weChatLost records the WeChat side gone: the mark every worker's waits
+// watch, the incident, the log line.
+func (r *run) weChatLost(why string) {
+	r.setWeChatDown(true)
+	_ = framework.SetWeChatDown(r.runDir, why)
+	r.logf("incident: %s", why)
+	_ = r.w.Write(report.Record{Kind: report.KindIncident, Incident: &report.IncidentInfo{What: report.IncidentWeChatLost,
+		Addr: r.farm.Spec.WeChat.URL, Detail: why}})
+}
+
+func (r *run) weChatIsDown() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.wechatDown
+}
+
+func (r *run) setWeChatDown(down bool) {
+	r.mu.Lock()
+	r.wechatDown = down
+	r.mu.Unlock()
+}
+
+// checkWeChatAtEnd probes the WeChat side once more when the cells are
+// over (the watcher stopped). A WeChat side that went away with the
+// devices — one process serving both, killed — ends their cells as lost
+// faster than the watcher's probes in a row find it gone; the incident
+// belongs on record all the same, or the report would blame the devices
+// alone.
+func (r *run) checkWeChatAtEnd(ctx context.Context) {
+	ws := r.farm.Spec.WeChat
+	if ws.Mode == farm.WeChatReal || ws.URL == "" || r.weChatIsDown() {
+		return
+	}
+	c := r.farm.Spec.Caller()
+	c.HTTP = caller.FastClient(wechatProbeTimeout)
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for i := range wechatProbeMisses {
+		if i > 0 {
+			time.Sleep(wechatProbeEvery / 4)
+		}
+		pctx, cancel := context.WithTimeout(ctx, wechatProbeTimeout)
+		_, err = c.Devices(pctx)
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	r.weChatLost(fmt.Sprintf("the WeChat side at %s does not answer at the end of the run (%d probes in a row, %v each): %v",
+		ws.URL, wechatProbeMisses, wechatProbeTimeout, err))
 }

@@ -154,9 +154,10 @@ func deadline(ctx context.Context, def time.Duration) time.Time {
 
 // ended handles a worker that exited: when it left cells unrecorded, it
 // died. The cell it was running is lost to the worker; its calls are ended
-// on the WeChat side; the rest of the job goes back in the queue (the next
-// worker's first cell resets the device), unless the device's workers died
-// too often.
+// on the WeChat side, and the device is given the time to finish those it
+// had the push of (settle); the rest of the job goes back in the queue (the
+// next worker's first cell resets the device), unless the device's workers
+// died too often.
 func (r *run) ended(ctx context.Context, w *worker, err error) (job, bool) {
 	r.mu.Lock()
 	delete(r.workers, w.id)
@@ -196,7 +197,17 @@ func (r *run) ended(ctx context.Context, w *worker, err error) (job, bool) {
 			Reason: "the worker running it died (" + how + ")", Failure: framework.LostMessage(framework.LostWorker, "the worker running it died ("+how+")")}})
 		left = remove(left, *running)
 	}
-	r.endCallsOf(ctx, d)
+	if rooms := r.endCallsOf(ctx, d); len(rooms) > 0 {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout+5*time.Second)
+		did, err := r.settle(sctx, d, rooms)
+		cancel()
+		switch {
+		case err != nil:
+			r.logf("%v", err)
+		case did != "":
+			r.logf("%s: %s", d.Name, did)
+		}
+	}
 	w.job.deaths++
 	if w.job.deaths >= maxWorkerDeaths {
 		r.quarantineRest(job{device: w.job.device, cells: left}, fmt.Sprintf("its workers died %d times (the last: %s)", w.job.deaths, how))
@@ -209,22 +220,23 @@ func (r *run) ended(ctx context.Context, w *worker, err error) (job, bool) {
 }
 
 // endCallsOf ends every call the WeChat side still has for the device: the
-// cleanup a dead worker could not do.
-func (r *run) endCallsOf(ctx context.Context, d device.Spec) {
+// cleanup a dead worker could not do. It returns the rooms it ended.
+func (r *run) endCallsOf(ctx context.Context, d device.Spec) []string {
 	ws := r.farm.Spec.WeChatSide()
 	if ws == nil || d.SN == "" {
-		return
+		return nil
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	ended, err := ws.EndCallsOf(cctx, d.SN)
 	if err != nil {
 		r.logf("ending the calls of %s: %v", d.Name, err)
-		return
+		return nil
 	}
 	for _, room := range ended {
 		r.logf("ended call %s of %s on the WeChat side (its worker died)", room, d.Name)
 	}
+	return ended
 }
 
 // quarantineRest records a job's cells as quarantined.
@@ -335,7 +347,7 @@ func exitText(err error) string {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
-			return "killed by " + st.Signal().String()
+			return "killed by " + signalName(st.Signal())
 		}
 		return fmt.Sprintf("exit status %d", ee.ExitCode())
 	}
@@ -421,4 +433,30 @@ func (r *run) otherDevice(dev, model string, round int) string {
 	}
 	sort.Strings(cands)
 	return cands[(round-1)%len(cands)]
+}
+
+// signalName names a signal as kill(1) does ("SIGKILL"), with its
+// description for one not listed.
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGBUS:
+		return "SIGBUS"
+	case syscall.SIGPIPE:
+		return "SIGPIPE"
+	}
+	return fmt.Sprintf("signal %d (%s)", int(sig), sig)
 }

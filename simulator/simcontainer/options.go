@@ -32,6 +32,7 @@ type settings struct {
 	seed           int64
 	farmArgs       []string
 	startupTimeout time.Duration
+	noWatchdog     bool
 }
 
 func defaultSettings() settings {
@@ -143,6 +144,17 @@ func WithStartupTimeout(d time.Duration) Option {
 			return fmt.Errorf("WithStartupTimeout(%s): want a positive duration", d)
 		}
 		s.startupTimeout = d
+		return nil
+	}
+}
+
+// WithoutWatchdog starts no watchdog process: a farm whose owner is killed
+// before Terminate then stays until the next Run of this host removes it
+// (or forever, if none comes). For tests of that path, and for programs
+// that cannot run themselves again (see Run).
+func WithoutWatchdog() Option {
+	return func(s *settings) error {
+		s.noWatchdog = true
 		return nil
 	}
 }

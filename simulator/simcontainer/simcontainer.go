@@ -20,7 +20,12 @@
 // set before testcontainers reads its configuration, which it does once per
 // process; a test that uses testcontainers before Run sets it itself.
 // Without the reaper, Terminate is what removes the container and its
-// network: defer it.
+// network: defer it. A process killed before its Terminate (SIGKILL, a
+// second Ctrl-C) still leaves nothing behind: Run starts a watchdog, this
+// same program run again (os.Executable, with an environment variable that
+// this package's init acts on), which removes the container and network
+// when its owner dies (watchdog.go). WithoutWatchdog turns it off; then the
+// next Run on the host removes what an owner that is gone left.
 //
 // Inside the container the farm listens on all addresses: device i on
 // FirstDevicePort+i, the WeChat side's API on APIPort. Docker publishes
@@ -96,10 +101,11 @@ type Timings struct {
 
 // Farm is a running `wmpf-sim farm` container.
 type Farm struct {
-	ctr    *testcontainers.DockerContainer
-	docker *testcontainers.DockerClient
-	net    *testcontainers.DockerNetwork
-	ready  *readyWait
+	ctr      *testcontainers.DockerContainer
+	docker   *testcontainers.DockerClient
+	net      *testcontainers.DockerNetwork
+	ready    *readyWait
+	watchdog *watchdog
 
 	mu      sync.Mutex
 	devices []Device
@@ -161,9 +167,17 @@ func Run(ctx context.Context, opts ...testcontainers.ContainerCustomizer) (farm 
 	f.timings.Binary = time.Since(start)
 	oldImage := f.imageID(ctx)
 
+	if !s.noWatchdog {
+		if f.watchdog, err = startWatchdog(); err != nil {
+			return nil, fmt.Errorf("simcontainer: %w", err)
+		}
+	}
 	f.net, err = tcnetwork.New(ctx, tcnetwork.WithLabels(ownerLabel()))
 	if err != nil {
 		return nil, fmt.Errorf("simcontainer: create the farm's network: %w", err)
+	}
+	if err := f.watch("network", f.net.ID); err != nil {
+		return nil, fmt.Errorf("simcontainer: %w", err)
 	}
 
 	f.ready = &readyWait{docker: docker, devices: s.devices, timeout: s.startupTimeout}
@@ -247,6 +261,10 @@ func (f *Farm) request(s settings, dir string) (testcontainers.GenericContainerR
 					f.timings.Image = time.Since(buildStart)
 					f.mu.Unlock()
 					return nil
+				}},
+				// The watchdog learns of the container as soon as it exists.
+				PostCreates: []testcontainers.ContainerHook{func(_ context.Context, c testcontainers.Container) error {
+					return f.watch("container", c.GetContainerID())
 				}},
 				PreStarts: []testcontainers.ContainerHook{f.ready.starting},
 			}},
@@ -492,5 +510,28 @@ func (f *Farm) Terminate(ctx context.Context) error {
 		errs = append(errs, f.docker.Close())
 		f.docker = nil
 	}
+	if f.watchdog != nil {
+		// Whatever this could not remove, the watchdog tries again.
+		f.watchdog.stop(errors.Join(errs...) == nil)
+		f.watchdog = nil
+	}
 	return errors.Join(errs...)
+}
+
+// watch tells the farm's watchdog (if it has one) of something to remove
+// should this process die before Terminate.
+func (f *Farm) watch(kind, id string) error {
+	if f.watchdog == nil {
+		return nil
+	}
+	return f.watchdog.watch(kind, id)
+}
+
+// WatchdogPid is the pid of the farm's watchdog process, 0 when it has
+// none (WithoutWatchdog, or after Terminate).
+func (f *Farm) WatchdogPid() int {
+	if f.watchdog == nil {
+		return 0
+	}
+	return f.watchdog.pid()
 }

@@ -330,7 +330,9 @@ func TestOrphanedFarmIsRemovedByTheNextRun(t *testing.T) {
 	if os.Getenv(orphanEnv) != "" {
 		// The owner: start a farm, say which container, wait to be killed.
 		ctx := context.Background()
-		farm, err := simcontainer.Run(ctx)
+		// No watchdog: it would remove the container before the next Run
+		// could (watchdog_test.go tests it).
+		farm, err := simcontainer.Run(ctx, simcontainer.WithoutWatchdog())
 		if err != nil {
 			fmt.Println("ERROR", err)
 			os.Exit(1)

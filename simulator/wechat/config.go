@@ -19,6 +19,17 @@ const (
 	DefaultJoinWait       = 20 * time.Second
 	DefaultPingInterval   = 10 * time.Second
 	DefaultDeviceTokenTTL = time.Hour
+
+	// HTTP limits of the server Start makes. A request's headers must
+	// arrive within DefaultReadHeaderTimeout and the whole request, body
+	// included, within DefaultReadTimeout; a reply must be written within
+	// DefaultWriteTimeout (a push stream gets a fresh deadline for each
+	// line); a kept-alive connection idle for DefaultIdleTimeout is closed.
+	// A client that sends its body slowly is cut off, not waited for.
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 15 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
 )
 
 // DeviceRecord is a device known to the backend before it activates.
@@ -67,6 +78,15 @@ type Config struct {
 	// Faults switches bugs on (see Faults); for showing that the suites
 	// catch a broken WeChat side.
 	Faults []string
+
+	// HTTP limits of the server Start makes (see DefaultReadTimeout):
+	// ReadHeaderTimeout for a request's headers, ReadTimeout for the whole
+	// request, WriteTimeout for a reply, IdleTimeout for a kept-alive
+	// connection between requests.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
 }
 
 // withDefaults validates c and fills in defaults. Errors name the field, the
@@ -84,6 +104,7 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.AppSecret) > 128 || strings.IndexFunc(c.AppSecret, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
 		return c, fmt.Errorf("wechat config: AppSecret %s: allowed 1 to 128 printable ASCII characters without spaces", protocol.Show(c.AppSecret))
 	}
+	headerDefault := c.ReadHeaderTimeout == 0
 	durations := []struct {
 		name string
 		v    *time.Duration
@@ -96,6 +117,10 @@ func (c Config) withDefaults() (Config, error) {
 		{"JoinWait", &c.JoinWait, DefaultJoinWait},
 		{"PingInterval", &c.PingInterval, DefaultPingInterval},
 		{"DeviceTokenTTL", &c.DeviceTokenTTL, DefaultDeviceTokenTTL},
+		{"ReadHeaderTimeout", &c.ReadHeaderTimeout, DefaultReadHeaderTimeout},
+		{"ReadTimeout", &c.ReadTimeout, DefaultReadTimeout},
+		{"WriteTimeout", &c.WriteTimeout, DefaultWriteTimeout},
+		{"IdleTimeout", &c.IdleTimeout, DefaultIdleTimeout},
 	}
 	for _, d := range durations {
 		if *d.v < 0 {
@@ -107,6 +132,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.PushTokenTTL < MinPushTokenTTL || c.PushTokenTTL > MaxPushTokenTTL {
 		return c, fmt.Errorf("wechat config: PushTokenTTL %v: allowed %v to %v, or 0 for the default %v", c.PushTokenTTL, MinPushTokenTTL, MaxPushTokenTTL, DefaultPushTokenTTL)
+	}
+	if headerDefault && c.ReadHeaderTimeout > c.ReadTimeout {
+		c.ReadHeaderTimeout = c.ReadTimeout
+	}
+	if c.ReadHeaderTimeout > c.ReadTimeout {
+		return c, fmt.Errorf("wechat config: ReadHeaderTimeout %v: allowed at most ReadTimeout (%v), which bounds the whole request", c.ReadHeaderTimeout, c.ReadTimeout)
 	}
 	devices := make(map[string]DeviceRecord, len(c.Devices))
 	for sn, rec := range c.Devices {

@@ -101,7 +101,8 @@ func Start(ctx context.Context, cfg Config, addr string) (*Server, error) {
 	}
 	s.ln = ln
 	s.url = "http://" + ln.Addr().String()
-	s.httpSrv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	s.httpSrv = &http.Server{Handler: s.handler, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, ReadTimeout: s.cfg.ReadTimeout,
+		WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: s.cfg.IdleTimeout}
 	go func() {
 		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logf("wechat: serve %s: %v", s.url, err)
@@ -369,6 +370,14 @@ func (s *Server) checkAccessToken(r *http.Request, wechatStyle bool) *apiError {
 	}
 	tok := r.URL.Query().Get("access_token")
 	if tok == "" {
+		if auth := strings.TrimSpace(r.Header.Get("Authorization")); auth != "" {
+			// WeChat's server API takes no Authorization header: say where
+			// the token goes, not only that it is missing.
+			scheme, _, _ := strings.Cut(auth, " ")
+			return newAPIError(status, protocol.ErrcodeAccessTokenMissing,
+				"access_token missing: the token goes in the access_token query parameter (?access_token=ACCESS_TOKEN), as in WeChat's server API; the Authorization header (scheme %s) is not read. Get a token from /cgi-bin/token",
+				protocol.Show(scheme))
+		}
 		return newAPIError(status, protocol.ErrcodeAccessTokenMissing, "access_token missing; get one from /cgi-bin/token")
 	}
 	s.mu.Lock()
