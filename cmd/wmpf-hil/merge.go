@@ -45,12 +45,24 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() == 0 {
 		return cli.Usagef("give the shards' run folders: wmpf-hil merge -o OUT DIR...")
 	}
+	var dirs []string
 	for _, d := range fs.Args() {
-		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+		st, err := os.Stat(d)
+		switch {
+		case err != nil && os.IsNotExist(err) && *partial:
+			// A shard that never started left no folder: the merged run
+			// names it missing.
+			fmt.Fprintf(stderr, "wmpf-hil merge: %s does not exist: leaving it out\n", d)
+			continue
+		case err != nil || !st.IsDir():
 			return cli.Usagef("%s: not a run folder (%v)", d, err)
 		}
+		dirs = append(dirs, d)
 	}
-	res, err := report.Merge(*out, fs.Args(), report.MergeOptions{AllowPartial: *partial, RunID: *runID})
+	if len(dirs) == 0 {
+		return cli.Usagef("none of the shards' run folders exists")
+	}
+	res, err := report.Merge(*out, dirs, report.MergeOptions{AllowPartial: *partial, RunID: *runID})
 	if err != nil {
 		if res != nil && (len(res.Missing) > 0 || len(res.Crashed) > 0) {
 			fmt.Fprintf(stderr, "wmpf-hil merge: %v\n", err)

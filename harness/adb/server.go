@@ -104,6 +104,7 @@ func (s *LocalServer) spawn(ctx context.Context) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start adb server: %w", err)
 	}
+	raiseFileLimit(cmd.Process.Pid)
 	exited := make(chan struct{})
 	s.mu.Lock()
 	s.cmd, s.exited, s.waitErr = cmd, exited, nil

@@ -1,13 +1,8 @@
 package runner
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -185,53 +180,19 @@ func countsText(c map[report.State]int) string {
 // followResults reads results.jsonl as workers append to it and tells the
 // progress, until ctx ends (then reads what is left).
 func (r *run) followResults(ctx context.Context) {
-	path := filepath.Join(r.runDir, report.ResultsFile)
-	f, err := os.Open(path)
-	if err != nil {
-		r.logf("progress: %v", err)
-		return
-	}
-	defer f.Close()
-	rd := bufio.NewReader(f)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	last := time.Now()
-	var partial []byte
-	for stop := false; ; {
-		for {
-			line, err := rd.ReadBytes('\n')
-			if err == io.EOF {
-				partial = append(partial, line...)
-				break
-			}
-			if err != nil {
-				return
-			}
-			if len(partial) > 0 {
-				line = append(partial, line...)
-				partial = nil
-			}
-			var rec report.Record
-			if json.Unmarshal(line, &rec) != nil {
-				continue
-			}
-			switch {
-			case rec.Start != nil:
-				r.progress.cellStarted(rec.Start)
-			case rec.Spec != nil:
-				r.progress.cellEnded(rec.Spec)
-			}
-		}
+	for {
+		r.tail.poll()
 		if time.Since(last) >= 10*time.Second {
 			r.progress.report()
 			last = time.Now()
 		}
-		if stop {
-			return
-		}
 		select {
 		case <-ctx.Done():
-			stop = true // one more read: what was written before the end
+			r.tail.poll() // what was written before the end
+			return
 		case <-tick.C:
 		}
 	}

@@ -103,6 +103,7 @@ type run struct {
 
 	mu       sync.Mutex
 	progress *progress
+	tail     *resultsTail
 	workers  map[int]*worker
 	nextID   int
 	// wechatDown: the run found its WeChat side gone (and not back).
@@ -231,6 +232,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	cells := r.plan()
 	r.recordExcluded()
 	r.progress = newProgress(cells, r.logf)
+	tail, err := openTail(r.runDir, r.progress.cellStarted, r.progress.cellEnded)
+	if err != nil {
+		return nil, err
+	}
+	defer tail.close()
+	r.tail = tail
 	r.logf("%d cells on %d devices, %d workers at once", len(cells), len(f.Spec.Devices), r.procs())
 
 	wctx, stopWatch := context.WithCancel(ctx)
@@ -279,11 +286,26 @@ func (r *run) writeRunRecord(runID string) error {
 }
 
 // plan gives every listed spec its devices, by the run's matrix.
+//
+// A shard assigns over the whole farm file's devices, then keeps its own
+// cells: with matrix model or any, a spec runs once per model (or once)
+// over all the shards, not once in each.
 func (r *run) plan() []framework.Cell {
+	pool := r.farm.Spec.Devices
+	if r.opts.Shard.Sharded() {
+		// Every shard must see the same pool: the farm file's names and
+		// models (a real device's model: from the file, so give it there).
+		pool = nil
+		for _, p := range r.cfg.Planned() {
+			pool = append(pool, device.Spec{Name: p.Name, Model: p.Model})
+		}
+	}
 	var cells []framework.Cell
 	for _, s := range r.specs {
-		for _, d := range framework.Assign(r.farm.Spec.Run.Matrix, s.Name, r.farm.Spec.Devices) {
-			cells = append(cells, framework.Cell{Spec: s.Name, Device: d, Attempt: 1})
+		for _, name := range framework.Assign(r.farm.Spec.Run.Matrix, s.Name, pool) {
+			if _, ok := r.deviceSpec(name); ok {
+				cells = append(cells, framework.Cell{Spec: s.Name, Device: name, Attempt: 1})
+			}
 		}
 	}
 	sort.SliceStable(cells, func(i, j int) bool { return cells[i].Device < cells[j].Device })

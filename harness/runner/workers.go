@@ -165,12 +165,7 @@ func (r *run) ended(ctx context.Context, w *worker, err error) (job, bool) {
 	if f, ok := w.cmd.Stdout.(*os.File); ok {
 		f.Close()
 	}
-	res, rerr := report.ReadDir(r.runDir)
-	if rerr != nil {
-		r.logf("reading results: %v", rerr)
-		return job{}, false
-	}
-	done, running := recorded(res, w.job)
+	done, running := r.tail.recorded(w.job.cells)
 	var left []framework.Cell
 	for _, c := range w.job.cells {
 		if !done[cellKey(c)] {
@@ -294,44 +289,6 @@ func (r *run) interruptAll() {
 }
 
 func cellKey(c framework.Cell) string { return c.Spec + "\x00" + c.Device }
-
-// recorded returns which of a job's cells have a result written after
-// their latest start, and the cell started but not finished.
-func recorded(res *report.Results, j job) (map[string]bool, *framework.Cell) {
-	want := map[string]framework.Cell{}
-	for _, c := range j.cells {
-		want[cellKey(c)] = c
-	}
-	started := map[string]time.Time{}
-	for _, st := range res.Starts {
-		k := st.Spec + "\x00" + st.Device
-		if c, ok := want[k]; ok && st.Attempt >= c.Attempt && st.At().After(started[k]) {
-			started[k] = st.At()
-		}
-	}
-	finished := map[string]time.Time{}
-	for _, sp := range res.Specs {
-		k := sp.Name + "\x00" + sp.Device
-		if _, ok := want[k]; ok && !sp.Finished.Before(finished[k]) {
-			finished[k] = sp.Finished
-		}
-	}
-	done := map[string]bool{}
-	var running *framework.Cell
-	var runningAt time.Time
-	for k, c := range want {
-		f, hasF := finished[k]
-		s, hasS := started[k]
-		switch {
-		case hasF && (!hasS || !f.Before(s)):
-			done[k] = true
-		case hasS && s.After(runningAt):
-			cc := c
-			running, runningAt = &cc, s
-		}
-	}
-	return done, running
-}
 
 func remove(cells []framework.Cell, c framework.Cell) []framework.Cell {
 	out := cells[:0]
