@@ -108,10 +108,7 @@ func (c *Client) fetchTokenLocked(ctx context.Context) (string, error) {
 	if e := apiError(status, data); e != nil {
 		return "", fmt.Errorf("caller: get access token for appid %s: %w", c.AppID, e)
 	}
-	var out struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int64  `json:"expires_in"`
-	}
+	var out protocol.AccessToken
 	if err := json.Unmarshal(data, &out); err != nil || out.AccessToken == "" || out.ExpiresIn <= 0 {
 		return "", fmt.Errorf("caller: get access token: unexpected reply (HTTP %d) %s", status, snippet(data))
 	}

@@ -73,6 +73,12 @@ const (
 	LicenceNone    = "none"
 )
 
+// AccessToken is the reply of GET /cgi-bin/token.
+type AccessToken struct {
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
 // CallResult is what callWMPF returns for a placed call.
 type CallResult struct {
 	RoomID    string `json:"roomId"`

@@ -187,11 +187,8 @@ func decodeReply(status int, data []byte, out any) error {
 // A licence that expired gives *protocol.APIError 23, no licence 24, a modelId that
 // is not the device's 9.
 func (c *DeviceClient) Activate(ctx context.Context) error {
-	var out struct {
-		Session   string `json:"session"`
-		Activated bool   `json:"activated"`
-	}
-	if err := c.do(ctx, http.MethodPost, "/wmpf/activate", map[string]string{"sn": c.SN, "modelId": c.ModelID}, &out); err != nil {
+	var out activateReply
+	if err := c.do(ctx, http.MethodPost, "/wmpf/activate", activateReq{SN: c.SN, ModelID: c.ModelID}, &out); err != nil {
 		return fmt.Errorf("wechat device %s: activate: %w", c.SN, err)
 	}
 	if out.Session == "" || !out.Activated {
@@ -209,10 +206,7 @@ func (c *DeviceClient) PushToken(ctx context.Context) (token string, expire time
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("wechat device: push token: %w", err)
 	}
-	var out struct {
-		PushToken  string `json:"pushToken"`
-		ExpireTime int64  `json:"expireTime"`
-	}
+	var out pushTokenReply
 	if err := c.do(ctx, http.MethodPost, "/wmpf/pushtoken", body, &out); err != nil {
 		return "", time.Time{}, fmt.Errorf("wechat device %s: push token: %w", c.SN, err)
 	}
@@ -226,10 +220,7 @@ func (c *DeviceClient) DeviceToken(ctx context.Context) (token string, expiresIn
 	if err != nil {
 		return "", 0, fmt.Errorf("wechat device: device token: %w", err)
 	}
-	var out struct {
-		DeviceToken string `json:"deviceToken"`
-		ExpiresIn   int64  `json:"expiresIn"`
-	}
+	var out deviceTokenReply
 	if err := c.do(ctx, http.MethodPost, "/wmpf/devicetoken", body, &out); err != nil {
 		return "", 0, fmt.Errorf("wechat device %s: device token: %w", c.SN, err)
 	}
@@ -242,11 +233,7 @@ func (c *DeviceClient) Ack(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("wechat device: ack: %w", err)
 	}
-	req := struct {
-		SN      string `json:"sn"`
-		Session string `json:"session"`
-		ID      string `json:"id"`
-	}{body.SN, body.Session, id}
+	req := ackReq{SN: body.SN, Session: body.Session, ID: id}
 	if err := c.do(ctx, http.MethodPost, "/wmpf/ack", req, nil); err != nil {
 		return fmt.Errorf("wechat device %s: ack push %s: %w", c.SN, id, err)
 	}

@@ -182,10 +182,7 @@ func (s *Server) deviceLocked(sn, session string) (*device, *apiError) {
 }
 
 func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		SN      string `json:"sn"`
-		ModelID string `json:"modelId"`
-	}
+	var req activateReq
 	if e := readDeviceReq(w, r, &req); e != nil {
 		writeAPIError(w, e)
 		return
@@ -234,10 +231,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.disconnectedLocked(d, now)
 	s.logf("wechat: device %s activated", req.SN)
-	writeJSON(w, http.StatusOK, struct {
-		Session   string `json:"session"`
-		Activated bool   `json:"activated"`
-	}{d.session, true})
+	writeJSON(w, http.StatusOK, activateReply{Session: d.session, Activated: true})
 }
 
 func (s *Server) handlePushTokenReq(w http.ResponseWriter, r *http.Request) {
@@ -266,10 +260,7 @@ func (s *Server) handlePushTokenReq(w http.ResponseWriter, r *http.Request) {
 	s.pushTokens[tok] = &pushToken{sn: d.sn, expire: exp}
 	d.pushTokenExpiry = exp
 	d.pushToken = tok
-	writeJSON(w, http.StatusOK, struct {
-		PushToken  string `json:"pushToken"`
-		ExpireTime int64  `json:"expireTime"`
-	}{tok, exp.Unix()})
+	writeJSON(w, http.StatusOK, pushTokenReply{PushToken: tok, ExpireTime: exp.Unix()})
 }
 
 func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
@@ -285,18 +276,11 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		DeviceToken string `json:"deviceToken"`
-		ExpiresIn   int64  `json:"expiresIn"`
-	}{newID("DT", 16), int64(s.cfg.DeviceTokenTTL / time.Second)})
+	writeJSON(w, http.StatusOK, deviceTokenReply{DeviceToken: newID("DT", 16), ExpiresIn: int64(s.cfg.DeviceTokenTTL / time.Second)})
 }
 
 func (s *Server) handleAck(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		SN      string `json:"sn"`
-		Session string `json:"session"`
-		ID      string `json:"id"`
-	}
+	var req ackReq
 	if e := readDeviceReq(w, r, &req); e != nil {
 		writeAPIError(w, e)
 		return
@@ -510,7 +494,7 @@ func (s *Server) handlePushAppMsg(w http.ResponseWriter, r *http.Request) {
 			writeOK(w)
 			return
 		}
-		writeJSON(w, http.StatusOK, errBody{ErrCode: code, ErrMsg: fmt.Sprintf(format, args...)})
+		writeJSON(w, http.StatusOK, protocol.APIError{ErrCode: code, ErrMsg: fmt.Sprintf(format, args...)})
 	}
 	body, err := readBody(w, r)
 	if err != nil {

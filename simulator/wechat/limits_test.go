@@ -188,7 +188,7 @@ func TestBearerTokenErrorNamesTheQueryParameter(t *testing.T) {
 			}
 			data, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			got := decode[errBody](t, data)
+			got := decode[protocol.APIError](t, data)
 			scheme, _, _ := strings.Cut(auth, " ")
 			if resp.StatusCode != c.status || got.ErrCode != protocol.ErrcodeAccessTokenMissing {
 				t.Errorf("%s %s with Authorization %s: HTTP %d errcode %d, want HTTP %d errcode %d", c.method, c.path, scheme,
@@ -205,7 +205,7 @@ func TestBearerTokenErrorNamesTheQueryParameter(t *testing.T) {
 		}
 	}
 	_, data := do(t, "GET", s.URL()+"/sim/devices", nil)
-	if msg := decode[errBody](t, data).ErrMsg; strings.Contains(msg, "Authorization") {
+	if msg := decode[protocol.APIError](t, data).ErrMsg; strings.Contains(msg, "Authorization") {
 		t.Errorf("without an Authorization header the error mentions it: %q", msg)
 	}
 	// The query parameter still wins when both are given.

@@ -27,10 +27,10 @@ func TestPushTokenTTLPerDevice(t *testing.T) {
 	s := start(t, Config{Now: clock.Now, PushTokenTTL: time.Hour, AccessTokenTTL: 48 * time.Hour, OfflineGrace: 48 * time.Hour})
 	a := newDevice(t, s, "SN-A", "m")
 	b := newDevice(t, s, "SN-B", "m")
-	set := func(sn string, body any) (int, errBody) {
+	set := func(sn string, body any) (int, protocol.APIError) {
 		t.Helper()
 		st, data := admin(t, s, "POST", "/sim/devices/"+sn, body)
-		return st, decode[errBody](t, data)
+		return st, decode[protocol.APIError](t, data)
 	}
 	if st, r := set("SN-A", map[string]any{"pushTokenTTL": "12s"}); st != 200 {
 		t.Fatalf("set pushTokenTTL 12s: HTTP %d %+v", st, r)

@@ -254,11 +254,7 @@ func (s *Server) handleCallWMPF(w http.ResponseWriter, r *http.Request) {
 	s.enqueueLocked(d, outLine{data: marshalLine(pushLine{"push", push.ID, msg}), push: push}, now)
 	s.armRoomLocked(rm, now)
 	s.logf("wechat: callWMPF %s room %s to %s: push %s %s", p.RoomType, rm.id, p.SN, push.ID, push.Status)
-	writeJSON(w, http.StatusOK, struct {
-		RoomID    string `json:"roomId"`
-		GroupID   string `json:"groupId"`
-		IsSuccess bool   `json:"isSuccess"`
-	}{rm.id, groupID, true})
+	writeJSON(w, http.StatusOK, protocol.CallResult{RoomID: rm.id, GroupID: groupID, IsSuccess: true})
 }
 
 // refuseCall answers a failed call, unless one of the faults makes the
@@ -268,11 +264,7 @@ func (s *Server) refuseCall(w http.ResponseWriter, cerr *protocol.CallError, ski
 	for _, f := range skippedBy {
 		if s.has(f) {
 			roomID, groupID := s.fakeSuccess(cerr.ErrMsg)
-			writeJSON(w, http.StatusOK, struct {
-				RoomID    string `json:"roomId"`
-				GroupID   string `json:"groupId"`
-				IsSuccess bool   `json:"isSuccess"`
-			}{roomID, groupID, true})
+			writeJSON(w, http.StatusOK, protocol.CallResult{RoomID: roomID, GroupID: groupID, IsSuccess: true})
 			return
 		}
 	}

@@ -274,17 +274,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-type errBody struct {
-	ErrCode int    `json:"errcode"`
-	ErrMsg  string `json:"errmsg"`
-}
-
 func writeAPIError(w http.ResponseWriter, e *apiError) {
-	writeJSON(w, e.status, errBody{ErrCode: e.code, ErrMsg: e.msg})
+	writeJSON(w, e.status, protocol.APIError{ErrCode: e.code, ErrMsg: e.msg})
 }
 
 func writeOK(w http.ResponseWriter) {
-	writeJSON(w, http.StatusOK, errBody{ErrCode: 0, ErrMsg: "ok"})
+	writeJSON(w, http.StatusOK, protocol.APIError{ErrCode: 0, ErrMsg: "ok"})
 }
 
 // readBody reads a request body of at most maxBodyBytes.
@@ -337,7 +332,7 @@ func (s *Server) issueAccessTokenLocked(now time.Time) string {
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	fail := func(code int, format string, args ...any) {
-		writeJSON(w, http.StatusOK, errBody{ErrCode: code, ErrMsg: fmt.Sprintf(format, args...)})
+		writeJSON(w, http.StatusOK, protocol.APIError{ErrCode: code, ErrMsg: fmt.Sprintf(format, args...)})
 	}
 	switch gt, appid, secret := q.Get("grant_type"), q.Get("appid"), q.Get("secret"); {
 	case gt != "client_credential":
@@ -354,10 +349,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		tok := s.issueAccessTokenLocked(s.now())
 		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, struct {
-			AccessToken string `json:"access_token"`
-			ExpiresIn   int64  `json:"expires_in"`
-		}{tok, int64(s.cfg.AccessTokenTTL / time.Second)})
+		writeJSON(w, http.StatusOK, protocol.AccessToken{AccessToken: tok, ExpiresIn: int64(s.cfg.AccessTokenTTL / time.Second)})
 	}
 }
 

@@ -53,12 +53,12 @@ func TestConfigValidation(t *testing.T) {
 
 func TestTokenEndpoint(t *testing.T) {
 	s := start(t, Config{})
-	q := func(v url.Values) errBody {
+	q := func(v url.Values) protocol.APIError {
 		st, data := do(t, "GET", s.URL()+"/cgi-bin/token?"+v.Encode(), nil)
 		if st != 200 {
 			t.Fatalf("HTTP %d, WeChat replies 200: %s", st, data)
 		}
-		return decode[errBody](t, data)
+		return decode[protocol.APIError](t, data)
 	}
 	good := url.Values{"grant_type": {"client_credential"}, "appid": {DefaultAppID}, "secret": {DefaultAppSecret}}
 	mod := func(k, v string) url.Values {
@@ -125,7 +125,7 @@ func TestAccessTokenErrors(t *testing.T) {
 		t.Helper()
 		for _, e := range endpoints {
 			st, data := do(t, e.method, s.URL()+e.path+query, "{}")
-			got := decode[errBody](t, data)
+			got := decode[protocol.APIError](t, data)
 			if st != e.status || got.ErrCode != code {
 				t.Errorf("%s %s%s: HTTP %d %s, want HTTP %d errcode %d", e.method, e.path, query, st, data, e.status, code)
 			}
@@ -267,10 +267,10 @@ func TestPushTokenErrors(t *testing.T) {
 	mustCall(t, s, body)
 
 	// pushappmsg: unknown and expired tokens are 48012.
-	pushAPI := func(tok string) errBody {
+	pushAPI := func(tok string) protocol.APIError {
 		t.Helper()
 		_, data := admin(t, s, "POST", "/wxa/business/runtime/pushappmsg", map[string]any{"msg": "hi", "push_token": tok})
-		return decode[errBody](t, data)
+		return decode[protocol.APIError](t, data)
 	}
 	if e := pushAPI("nope"); e.ErrCode != protocol.ErrcodeInvalidPushToken || !strings.Contains(e.ErrMsg, "unknown") {
 		t.Errorf("unknown token: %+v", e)
@@ -307,7 +307,7 @@ func TestPushAppMsg(t *testing.T) {
 	}
 	for _, c := range cases {
 		st, data := admin(t, s, "POST", "/wxa/business/runtime/pushappmsg", c.body)
-		e := decode[errBody](t, data)
+		e := decode[protocol.APIError](t, data)
 		if st != 200 || e.ErrCode != c.code || !strings.Contains(e.ErrMsg, c.want) {
 			t.Errorf("body %.60s: HTTP %d %+v, want errcode %d with %q", c.body, st, e, c.code, c.want)
 		}
@@ -318,7 +318,7 @@ func TestPushAppMsg(t *testing.T) {
 		t.Fatalf("test message is %d bytes", len(msg))
 	}
 	st, data := admin(t, s, "POST", "/wxa/business/runtime/pushappmsg", map[string]string{"msg": msg, "push_token": d.token})
-	if e := decode[errBody](t, data); st != 200 || e.ErrCode != 0 || e.ErrMsg != "ok" {
+	if e := decode[protocol.APIError](t, data); st != 200 || e.ErrCode != 0 || e.ErrMsg != "ok" {
 		t.Fatalf("pushappmsg: HTTP %d %s", st, data)
 	}
 	m := next(t, d.stream)
@@ -467,7 +467,7 @@ func TestLicenceAndModel(t *testing.T) {
 		{"/sim/devices/SN-NEW", `{"licence":"expired"}`, "give modelId", 404},
 	} {
 		st, data := admin(t, s, "POST", c.path, c.body)
-		if e := decode[errBody](t, data); st != c.status || e.ErrCode == 0 || !strings.Contains(e.ErrMsg, c.want) {
+		if e := decode[protocol.APIError](t, data); st != c.status || e.ErrCode == 0 || !strings.Contains(e.ErrMsg, c.want) {
 			t.Errorf("%s %s: HTTP %d %s", c.path, c.body, st, data)
 		}
 	}
@@ -839,7 +839,7 @@ func TestDeviceEndpointsBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		st, data := do(t, c.method, s.URL()+c.path, c.body)
-		e := decode[errBody](t, data)
+		e := decode[protocol.APIError](t, data)
 		if st != c.status || e.ErrCode != c.code || !strings.Contains(e.ErrMsg, c.want) {
 			t.Errorf("%s %s %s: HTTP %d %s, want %d errcode %d with %q", c.method, c.path, c.body, st, data, c.status, c.code, c.want)
 		}
