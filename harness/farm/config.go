@@ -126,6 +126,10 @@ type SimGroup struct {
 	// or freeze (adbd hangs, its connections stay open).
 	LoseAtPush int    `yaml:"loseAtPush"`
 	Loss       string `yaml:"loss"`
+	// StageScale multiplies the timing of stages of a call on the group's
+	// devices (launch: 1.3 makes the Mini Program start 30% slower): a
+	// regression of a known size, to rehearse the release gate.
+	StageScale map[string]float64 `yaml:"stageScale"`
 }
 
 // RealDevice is a device reached through an adb server.
@@ -369,6 +373,9 @@ func (c *Config) validate() error {
 		}
 		if g.LoseAtPush < 0 {
 			errs.add("%s.loseAtPush %d: want a push count of 1 or more, or 0 (never)", f, g.LoseAtPush)
+		}
+		if err := profile.CheckStageScale(g.StageScale); err != nil {
+			errs.add("%s.stageScale: %v", f, err)
 		}
 		if g.Loss != "" && !oneOf(g.Loss, simulator.Losses) {
 			errs.add("%s.loss %q: allowed %s", f, g.Loss, strings.Join(simulator.Losses, ", "))

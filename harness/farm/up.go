@@ -174,6 +174,12 @@ func Up(ctx context.Context, cfg *Config, opts Options) (f *Farm, err error) {
 		if err != nil {
 			return f, fmt.Errorf("simulated[%d]: %w", gi, err)
 		}
+		if len(g.StageScale) > 0 {
+			if p, err = p.ScaleStages(g.StageScale); err != nil {
+				return f, fmt.Errorf("simulated[%d]: %w", gi, err)
+			}
+			logf("simulated[%d]: stage timings scaled %v", gi, g.StageScale)
+		}
 		offsets, _ := ParseOffset(g.ClockOffset, g.Count)
 		for i := range g.Count {
 			addr := "127.0.0.1:0"
