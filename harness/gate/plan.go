@@ -35,12 +35,20 @@ type PlanRow struct {
 	// Share is the figure's values of this model per call of the run.
 	Share float64 `json:"share"`
 	// Estimate is the normal approximation's number of calls, from the
-	// baseline's noise; Calls the simulation's (0: more than MaxCalls),
-	// and Power the simulated power at Calls.
+	// baseline's noise (0 when the baseline has too few values to read
+	// it); Calls the simulation's (0: more than MaxCalls), and Power the
+	// simulated power at Calls.
 	Estimate int     `json:"estimate"`
 	Calls    int     `json:"calls"`
 	Power    float64 `json:"power"`
+	// TooFew: the baseline has fewer than MinPlanValues values of this
+	// figure in some model, too few to read its noise from.
+	TooFew bool `json:"tooFew,omitempty"`
 }
+
+// MinPlanValues is the fewest values of a figure and model a baseline
+// needs for a plan to read its noise.
+const MinPlanValues = 8
 
 // Plan is the number of calls each run of a pair needs for the gate to
 // find a slowdown of Detect with Gate.Power.
@@ -86,11 +94,15 @@ func MakePlan(pc PlanConfig, base Samples) (*Plan, error) {
 	}
 	p := &Plan{Config: pc}
 	for i, r := range rs {
-		if len(r.base) < 2 {
-			continue
-		}
 		share := float64(len(r.base)) / float64(pc.Calls)
 		pr := PlanRow{Figure: r.figure, Model: r.model, Share: share}
+		for _, s := range r.strata {
+			pr.TooFew = pr.TooFew || len(s.base) < MinPlanValues
+		}
+		if pr.TooFew {
+			p.Rows = append(p.Rows, pr)
+			continue
+		}
 		rng := rand.New(rand.NewPCG(pc.Seed, uint64(i)))
 		pr.Estimate, pr.Calls, pr.Power = planRow(pc, rs, r, rng)
 		p.Rows = append(p.Rows, pr)
@@ -141,7 +153,8 @@ func planRow(pc PlanConfig, rs []row, r row, rng *rand.Rand) (estimate, calls in
 	dl, ml := math.Log1p(pc.Detect), math.Log1p(pc.Gate.MinEffect)
 	se := runSE(r.strata, rng)
 	c := pc.Calls
-	if se > 0 && !math.IsInf(se, 0) {
+	known := se > 0 && !math.IsInf(se, 0) && !math.IsNaN(se)
+	if known {
 		for range 4 {
 			zc := zTwoSided(levelAt(pc.Gate, rs, float64(c)/float64(pc.Calls)))
 			// se·√(calls/C)·(zc+zp) ≤ dl and ml + zp·se·√(calls/C) ≤ dl.
@@ -152,7 +165,9 @@ func planRow(pc PlanConfig, rs []row, r row, rng *rand.Rand) (estimate, calls in
 			}
 		}
 	}
-	estimate = c
+	if known {
+		estimate = c
+	}
 	sim := newSimulator(r, pc, rng)
 	powerAt := func(c int) float64 {
 		k := float64(c) / float64(pc.Calls)
