@@ -460,7 +460,7 @@ type GateRow struct {
 	Base, New string
 	// Change and its interval ("+30.1%", "[+12.0%, +51.3%]").
 	Change, Interval string
-	P, PHolm string
+	P, PHolm         string
 	// MDE: the smallest slowdown this comparison finds with the gate's
 	// power ("-" for tails, "∞" when the runs are too small).
 	MDE     string
