@@ -407,7 +407,10 @@ func (c *checker) abLength(aa []pairRun) (time.Duration, string, error) {
 		stageFig = c.o.stage
 	}
 	rate := c.arrival.MeanRate()
+	// Planned for 99% power: at 95%, 19 or more of 20 pairs come out only
+	// 74% of the time (Binomial(20, 0.95)); at 99%, 98%.
 	cfg := gate.DefaultConfig()
+	cfg.Power = 0.99
 	plan := func(detect float64) (*gate.Plan, error) {
 		return gate.MakePlan(gate.PlanConfig{Gate: cfg, Detect: detect, Calls: base.Calls, MaxCalls: int(rate * c.o.abMax.Seconds() * 4), Seed: 1}, s)
 	}
@@ -434,7 +437,7 @@ func (c *checker) abLength(aa []pairRun) (time.Duration, string, error) {
 	row := func(p *gate.Plan, fig string, detect float64) {
 		for _, r := range p.Rows {
 			if r.Figure == fig && r.Model == gate.AllModels {
-				fmt.Fprintf(&text, "Plan from the %d A/A runs put together (%d calls): to find %s %+.0f%% over all models, %d calls a run (simulated power %.2f).\n",
+				fmt.Fprintf(&text, "Plan from the %d A/A runs put together (%d calls), for 99%% power: to find %s %+.0f%% over all models, %d calls a run (simulated power %.3f).\n",
 					2*len(aa), base.Calls, fig, 100*detect, r.Calls, r.Power)
 				if r.Calls == 0 {
 					calls = math.MaxInt
