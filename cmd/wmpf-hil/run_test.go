@@ -16,8 +16,6 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/wmpf-hil/wmpf-hil/harness/latency"
-	"github.com/wmpf-hil/wmpf-hil/harness/loadgen"
 	"github.com/wmpf-hil/wmpf-hil/harness/report"
 )
 
@@ -360,74 +358,6 @@ func adbServerPid(t *testing.T, addr string) int {
 	}
 	t.Fatalf("no adb server process for %s", addr)
 	return 0
-}
-
-// The release benchmark: open-loop calls on the default farm, figures in
-// bench.json; gated on a baseline it cannot meet, it exits 4 and names
-// the regressions; bad input is a usage error naming the flag.
-func TestBenchWritesFiguresAndGatesOnABaseline(t *testing.T) {
-	for args, want := range map[string]string{
-		"-arrival burst:2/s": `-arrival: "burst:2/s": kind "burst": allowed constant, poisson, ramp`,
-		"-duration 0s":       "-duration 0s: allowed 1s..24h",
-		"-tolerance -5":      "-tolerance -5: allowed 0..1000 (percent)",
-		"-baseline /nope":    "-baseline: baseline: stat /nope",
-	} {
-		cmd := exec.Command(bin, append([]string{"bench"}, strings.Fields(args)...)...)
-		cmd.Dir = root(t)
-		out, _ := cmd.CombinedOutput()
-		if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), want) {
-			t.Errorf("bench %s: exit %d, %s; want exit 2 saying %q", args, cmd.ProcessState.ExitCode(), out, want)
-		}
-	}
-
-	reports := t.TempDir()
-	bench := func(runID string, extra ...string) (int, string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		args := append([]string{"bench", "-arrival", "constant:1/s", "-duration", "8s", "-min-tail", "1", "-reports", reports, "-run-id", runID}, extra...)
-		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Dir = root(t)
-		var out strings.Builder
-		cmd.Stdout = &out
-		_ = cmd.Run()
-		return cmd.ProcessState.ExitCode(), out.String()
-	}
-	code, out := bench("base")
-	if code != 0 {
-		t.Fatalf("bench on the default farm: exit %d\n%s", code, failures(filepath.Join(reports, "base"), out))
-	}
-	figs, err := report.ReadBench(filepath.Join(reports, "base"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if figs.Calls != 8 || figs.Arrival != "constant:1/s" || figs.Figures[latency.TotalIntended][report.AllModels].N != 8 {
-		t.Errorf("bench.json: %d calls, arrival %q, figures %v; want 8 calls of constant:1/s", figs.Calls, figs.Arrival, figs.Figures[latency.TotalIntended])
-	}
-	for _, want := range []string{"release benchmark: 8 calls", "total-intended", "harness overhead"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, tail(out))
-		}
-	}
-	t.Logf("%s", out[strings.Index(out, "release benchmark"):])
-
-	// A baseline three times faster than this farm can be.
-	fast := figs
-	fast.Figures = map[string]map[string]loadgen.Summary{}
-	for fig, byModel := range figs.Figures {
-		fast.Figures[fig] = map[string]loadgen.Summary{}
-		for m, s := range byModel {
-			s.P50, s.P99 = s.P50/3, s.P99/3
-			fast.Figures[fig][m] = s
-		}
-	}
-	dir := t.TempDir()
-	if err := report.WriteBench(dir, fast); err != nil {
-		t.Fatal(err)
-	}
-	code, out = bench("gated", "-baseline", filepath.Join(dir, report.BenchFile))
-	if code != exitRegression || !strings.Contains(out, "REGRESSION:") || !strings.Contains(out, "regression") {
-		t.Errorf("against a baseline 3× faster: exit %d, want %d with the regressions named\n%s", code, exitRegression, tail(out))
-	}
 }
 
 // The farm in a Docker container: the suites pass against its devices;

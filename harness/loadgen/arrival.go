@@ -157,3 +157,12 @@ func (a Arrival) Times(d time.Duration) []time.Duration {
 }
 
 func seconds(t float64) time.Duration { return time.Duration(math.Round(t * float64(time.Second))) }
+
+// MeanRate is the arrival's average rate over a run, in calls per second:
+// a ramp's is halfway between its ends.
+func (a Arrival) MeanRate() float64 {
+	if a.Kind == Ramp {
+		return (a.Rate + a.To) / 2
+	}
+	return a.Rate
+}

@@ -145,6 +145,14 @@ func TestScale(t *testing.T) {
 	}
 }
 
+func TestMeanRate(t *testing.T) {
+	for s, want := range map[string]float64{"ramp:2/s-8/s": 5, "poisson:30/min": 0.5, "constant:3/s": 3} {
+		if a, _ := ParseArrival(s); a.MeanRate() != want {
+			t.Errorf("%s: mean rate %g, want %g", s, a.MeanRate(), want)
+		}
+	}
+}
+
 // The histogram's quantiles match exact nearest-rank quantiles to within
 // its precision (0.1%, and 1 µs below 2 ms).
 func TestHistogramQuantiles(t *testing.T) {

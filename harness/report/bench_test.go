@@ -1,12 +1,15 @@
 package report
 
 import (
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wmpf-hil/wmpf-hil/harness/gate"
 	"github.com/wmpf-hil/wmpf-hil/harness/latency"
 )
 
@@ -22,7 +25,7 @@ func benchCall(model string, at time.Time, wait, total time.Duration) CallResult
 		latency.Answered:     placed.Add(total),
 	}
 	obs := map[latency.Stage]time.Time{latency.PushReceived: st[latency.PushReceived].Add(300 * time.Microsecond)}
-	return CallResult{Call: latency.Call{Model: model, Start: "warm", Stamps: st, Intended: at, Observed: obs}}
+	return CallResult{Spec: "Release benchmark", Device: model + "-1", Call: latency.Call{ID: "g" + at.Format("150405.000"), Device: model + "-1", Model: model, Start: "warm", Stamps: st, Intended: at, Observed: obs}}
 }
 
 func TestBenchFromResults(t *testing.T) {
@@ -58,9 +61,12 @@ func TestBenchFromResults(t *testing.T) {
 	if err != nil || back.Figures["total"]["A"].P99 != tot.P99 {
 		t.Errorf("read back: %v, %+v", err, back.Figures["total"])
 	}
+	if len(back.Samples) != 100 || back.Samples[0].Ms["total"] != 1000 || back.Format != BenchFormat {
+		t.Errorf("calls kept: %d samples, first %v, format %d", len(back.Samples), back.Samples[0].Ms, back.Format)
+	}
 	var sb strings.Builder
-	WriteBenchTable(&sb, f)
-	for _, want := range []string{"total-intended", "harness overhead", "0.30 ms"} {
+	WriteBenchTable(&sb, f, gate.DefaultConfig())
+	for _, want := range []string{"total-intended", "harness overhead", "0.30 ms", "detect"} {
 		if !strings.Contains(sb.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, sb.String())
 		}
@@ -80,53 +86,131 @@ func TestReadBenchErrors(t *testing.T) {
 			t.Errorf("ReadBench(%s): %v, want %q", path, err, want)
 		}
 	}
+	if _, err := ReadBenchSet(bad + ","); err == nil || !strings.Contains(err.Error(), "empty path") {
+		t.Errorf("a list with an empty path: %v", err)
+	}
 }
 
-func TestGateCompare(t *testing.T) {
+// randomRun is n open-loop calls on models A and B whose answer takes a
+// lognormal time around median, times k.
+func randomRun(r *rand.Rand, id string, n int, median time.Duration, k float64) *Results {
 	t0 := time.Unix(1_800_000_000, 0)
-	run := func(total time.Duration, n int) BenchFigures {
-		res := &Results{}
-		for i := range n {
-			res.Calls = append(res.Calls, benchCall("A", t0.Add(time.Duration(i)*time.Second), 0, total))
+	res := &Results{Run: &RunInfo{ID: id}}
+	for i := range n {
+		total := time.Duration(k * float64(median) * math.Exp(0.3*r.NormFloat64()))
+		model := []string{"A", "B"}[i%2]
+		res.Calls = append(res.Calls, benchCall(model, t0.Add(time.Duration(i)*time.Second), time.Duration(r.IntN(20))*time.Millisecond, total))
+	}
+	return res
+}
+
+// A bench.json written before the calls were kept has percentiles only:
+// it is read, and the gate says it cannot test it; the run directory's
+// results.jsonl, when there, is used instead.
+func TestOldBenchFileCannotBeTested(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	f := BenchFromResults(randomRun(r, "old", 40, time.Second, 1))
+	f.Samples, f.Format = nil, 0
+	dir := t.TempDir()
+	if err := WriteBench(dir, f); err != nil {
+		t.Fatal(err)
+	}
+	old, err := ReadBench(filepath.Join(dir, BenchFile))
+	if err != nil || old.Calls != 40 {
+		t.Fatalf("old bench.json: %v, %d calls", err, old.Calls)
+	}
+	_, err = CompareBench(gate.DefaultConfig(), old, BenchFromResults(randomRun(r, "new", 40, time.Second, 1)))
+	for _, want := range []string{"baseline: ", "bench.json (run old, 40 calls)", "cannot be tested statistically", "results.jsonl"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("comparing with an old bench.json: %v; want it to say %q", err, want)
 		}
-		return BenchFromResults(res)
 	}
-	g := Gate{Tolerance: 0.10, Slack: 20 * time.Millisecond, MinTail: 5}
-	if g.MinCallsFor(0.5) != 10 || g.MinCallsFor(0.99) != 500 {
-		t.Errorf("MinTail 5: p50 from %d calls, p99 from %d; want 10 and 500", g.MinCallsFor(0.5), g.MinCallsFor(0.99))
+	if _, err := ReadBenchSet(filepath.Join(dir, BenchFile) + "," + filepath.Join(dir, BenchFile)); err == nil || !strings.Contains(err.Error(), "cannot put runs together") {
+		t.Errorf("merging old files: %v", err)
 	}
-	verdicts := func(base, now BenchFigures) map[string]int {
-		out := map[string]int{}
-		for _, c := range g.Compare(base, now) {
-			out[c.Verdict]++
+	// The run directory with its results: figures from the calls.
+	writeResults(t, dir, randomRun(r, "old", 40, time.Second, 1))
+	back, err := ReadBench(dir)
+	if err != nil || len(back.Samples) != 40 {
+		t.Errorf("run directory with an old bench.json and results: %v, %d samples", err, len(back.Samples))
+	}
+}
+
+// writeResults writes the calls of res as dir/results.jsonl.
+func writeResults(t *testing.T, dir string, res *Results) {
+	t.Helper()
+	w, err := OpenWriter(dir, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, c := range res.Calls {
+		if err := w.Write(Record{Kind: KindCall, Call: &c}); err != nil {
+			t.Fatal(err)
 		}
-		return out
 	}
-	base := run(time.Second, 500)
-	if v := verdicts(base, run(1050*time.Millisecond, 500)); v[CompareRegression] != 0 || v[CompareOK] == 0 {
-		t.Errorf("5%% slower: %v, want all ok", v)
+}
+
+// Runs compared by the gate: the same build is no regression, one 30%
+// slower is, in every figure and model it is large enough to test; the
+// judgement survives gate.json; runs put together are one benchmark.
+func TestCompareBench(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	base := BenchFromResults(randomRun(r, "base", 300, time.Second, 1))
+	same, err := CompareBench(gate.DefaultConfig(), base, BenchFromResults(randomRun(r, "same", 300, time.Second, 1)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	slow := g.Compare(base, run(1300*time.Millisecond, 500))
-	found := false
-	for _, c := range slow {
-		if c.Figure == "total" && c.Model == "A" && c.Stat == "p99" {
-			found = c.Verdict == CompareRegression && c.Limit > 1119 && c.Limit < 1121
+	if same.Regressed() || same.Tested == 0 {
+		t.Errorf("same build: regressed %v, %d tested", same.Regressed(), same.Tested)
+	}
+	slow := BenchFromResults(randomRun(r, "slow", 300, time.Second, 1.3))
+	res, err := CompareBench(gate.DefaultConfig(), base, slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, c := range res.Comparisons {
+		if c.Figure == latency.Queue {
+			t.Errorf("the queue is judged; it is in total-intended already")
+		}
+		if c.Figure == "total" && c.Stat == gate.Centre && (c.Verdict != gate.Regression || c.Lo > 0.3 || c.Hi < 0.3) {
+			t.Errorf("total 30%% slower, model %s: %s, change %+.1f%% [%+.1f%%, %+.1f%%]", c.Model, c.Verdict, 100*c.Change, 100*c.Lo, 100*c.Hi)
+		}
+		if c.Figure == "total" {
+			order = append(order, c.Model+" "+string(c.Stat))
 		}
 	}
-	if !found {
-		t.Errorf("30%% slower: total p99 not a regression with limit 1120 ms: %+v", slow)
+	if got := strings.Join(order, ", "); got != "A centre, A p90, A p99, B centre, B p90, B p99, all centre" {
+		t.Errorf("order of total's comparisons: %s", got)
 	}
-	if v := verdicts(base, run(500*time.Millisecond, 500)); v[CompareBetter] == 0 || v[CompareRegression] != 0 {
-		t.Errorf("twice as fast: %v", v)
+	dir := t.TempDir()
+	g := GateReport{Baseline: "reports/base", BaselineRun: "base", BaselineCalls: 300, Run: "slow", Calls: 300, Result: res}
+	if err := WriteGate(dir, g); err != nil {
+		t.Fatal(err)
 	}
-	if v := verdicts(base, run(2*time.Second, 9)); v[CompareTooFew] == 0 || v[CompareRegression] != 0 {
-		t.Errorf("9 calls: %v, want too few calls to judge", v)
+	back, err := ReadGate(dir)
+	if err != nil || !back.Result.Regressed() || len(back.Result.Comparisons) != len(res.Comparisons) {
+		t.Fatalf("gate.json read back: %v", err)
 	}
-	// 50 calls: p50 is judged, p99 (the slowest call, nearly) is not.
-	for _, c := range g.Compare(base, run(2*time.Second, 50)) {
-		if want := map[string]string{"p50": CompareRegression, "p99": CompareTooFew}[c.Stat]; c.Verdict != want {
-			t.Errorf("50 calls, twice as slow: %s %s %s is %s, want %s", c.Figure, c.Model, c.Stat, c.Verdict, want)
+	var sb strings.Builder
+	WriteGateTable(&sb, *back)
+	for _, want := range []string{"against baseline reports/base (run base, 300 calls)", "REGRESSION:", "total-intended", "p Holm", "regression", "can't tell (n too small)", "→"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, sb.String())
 		}
+	}
+	rows := GateRows(res)
+	if rows[0].Interval == "" || rows[0].N != "150→150" {
+		t.Errorf("first row %+v", rows[0])
+	}
+	// Runs put together.
+	d1, d2 := t.TempDir(), t.TempDir()
+	WriteBench(d1, base)
+	WriteBench(d2, slow)
+	both, err := ReadBenchSet(d1 + "," + filepath.Join(d2, BenchFile))
+	if err != nil || both.Calls != 600 || both.Figures["total"][AllModels].N != 600 || both.Run != "base+slow" {
+		t.Errorf("merged: %v, %d calls, run %q", err, both.Calls, both.Run)
 	}
 }
 

@@ -70,6 +70,10 @@ type SimGroup struct {
 	// Install is a build of the host app to install on the group's
 	// devices before the run (wmpf-sim apk makes simulated builds).
 	Install *farm.Install `yaml:"install"`
+	// StageScale multiplies the timing of stages of a call on the group's
+	// devices (launch: 1.3 makes the Mini Program start 30% slower): a
+	// regression of a known size, to rehearse the release gate.
+	StageScale map[string]float64 `yaml:"stageScale"`
 }
 
 // ContainerFarm is the simulated farm in a container.
@@ -158,6 +162,9 @@ func checkGroup(errs *strictyaml.Errors, f string, g SimGroup) {
 	}
 	if g.Loss != "" && !containsLoss(g.Loss) {
 		add("%s.loss %q: allowed %s", f, g.Loss, simulator.LossNames())
+	}
+	if err := profile.CheckStageScale(g.StageScale); err != nil {
+		add("%s.stageScale: %v", f, err)
 	}
 	if g.Install != nil {
 		if g.Install.APK == "" {

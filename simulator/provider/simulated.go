@@ -80,6 +80,8 @@ func (Simulated) Configure(c *farm.Config, sections map[string]*yaml.Node) (farm
 }
 
 type simSupplier struct {
+	// sim is the farm the last Up started (for tests of this package).
+	sim     *simulator.Farm
 	cfg     *farm.Config
 	lib     profile.Library
 	groups  []SimGroup
@@ -114,6 +116,11 @@ func (s *simSupplier) Up(ctx context.Context, env farm.UpEnv, only []string) (*f
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Field, err)
 		}
+		if len(g.StageScale) > 0 {
+			if prof, err = prof.ScaleStages(g.StageScale); err != nil {
+				return nil, fmt.Errorf("%s.stageScale: %w", p.Field, err)
+			}
+		}
 		offsets, _ := ParseOffset(g.ClockOffset, g.Count)
 		addr := "127.0.0.1:0"
 		if g.Port != 0 {
@@ -147,6 +154,7 @@ func (s *simSupplier) Up(ctx context.Context, env farm.UpEnv, only []string) (*f
 	if err != nil {
 		return nil, err
 	}
+	s.sim = sim
 	sup := &farm.Supply{}
 	if sim.WeChat != nil {
 		sup.WeChat = &farm.WeChatSpec{URL: sim.WeChat.URL(), AppID: sim.WeChat.AppID(), Secret: sim.WeChat.AppSecret(), Token: sim.WeChat.AccessToken()}
