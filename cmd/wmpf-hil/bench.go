@@ -134,6 +134,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*r.timeout = *duration + 10*time.Minute
 	}
 	r.labels = "benchmark"
+	if *r.procs == 0 {
+		// Every device carries its share of the arrival at once: a device
+		// waiting for a worker would take its calls late.
+		*r.procs = maxProcs
+	}
 	r.extra = []string{"-bench-arrival", a.String(), "-bench-duration", duration.String()}
 	code, runDir, err := r.exec(ctx, stdout, stderr)
 	if err != nil {

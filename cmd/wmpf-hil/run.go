@@ -21,6 +21,9 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/internal/cli"
 )
 
+// maxProcs is the most workers a run may have at once.
+const maxProcs = 1024
+
 // Exit statuses of run (and bench), as DESIGN and README give them.
 const (
 	exitPass        = 0
