@@ -30,6 +30,14 @@ const serverMarks = "adb"
 // serverBackWait bounds how long a process waits for a restart in progress.
 const serverBackWait = 45 * time.Second
 
+// serverDeathSlack and reconnectWait: how long before a session opened
+// the server may have died and still be the cause of its trouble, and how
+// long a device of a restarted server may take to be listed again.
+const (
+	serverDeathSlack = 5 * time.Second
+	reconnectWait    = 15 * time.Second
+)
+
 func markPath(runDir, addr, kind string) string {
 	return filepath.Join(runDir, serverMarks, report.SafeName(addr)+"."+kind)
 }
@@ -89,10 +97,15 @@ func (f *Framework) cameBack(ctx context.Context, spec device.Spec, since time.T
 		restarting := !down.IsZero() && back.Before(down)
 		_, verr := c.Version(ctx)
 		if verr == nil && !restarting {
-			if down.IsZero() || down.Before(since) {
+			// A session opened just before or while the server died sees
+			// it too: allow a little before since.
+			if down.IsZero() || down.Before(since.Add(-serverDeathSlack)) {
 				return false
 			}
-			st, _ := c.Device(spec.Serial).State(ctx)
+			// Its network devices are being connected again: wait for it.
+			wctx, cancel := context.WithTimeout(ctx, reconnectWait)
+			st, _ := c.WaitForState(wctx, spec.Serial, adb.StateDevice)
+			cancel()
 			return st == adb.StateDevice
 		}
 		if verr != nil && !errors.Is(verr, adb.ErrServerUnavailable) && ctx.Err() == nil {
