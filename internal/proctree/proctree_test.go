@@ -84,9 +84,18 @@ func TestTreeFindsRealDescendants(t *testing.T) {
 	if _, err := out.Read(buf); err != nil { // the shell has started both sleeps
 		t.Fatal(err)
 	}
-	snap, err := Tree(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
+	// The shell has forked both sleeps; each may not have exec'd yet.
+	// Await the exec: the children's names say when it happened.
+	var snap Snapshot
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var err error
+		if snap, err = Tree(os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
+		if countSleeps(snap) == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond) // /proc has no event for an exec: poll it
 	}
 	if snap.Procs[0].PID != os.Getpid() || snap.Procs[0].RSS <= 0 {
 		t.Errorf("root %+v: want this process with its memory", snap.Procs[0])
@@ -209,4 +218,14 @@ func TestSamplerStopsWhenTheRootExits(t *testing.T) {
 	if sum.Samples == 0 || sum.MaxProcs < 2 || sum.PeakRSS <= 0 || sum.Errors != 0 {
 		t.Errorf("summary %+v: want samples of the shell and its sleep", sum)
 	}
+}
+
+func countSleeps(s Snapshot) int {
+	n := 0
+	for _, p := range s.Procs {
+		if p.Name == "sleep" && len(p.Args) == 2 {
+			n++
+		}
+	}
+	return n
 }
