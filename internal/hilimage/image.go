@@ -10,22 +10,20 @@
 package hilimage
 
 import (
-	"bytes"
 	"context"
-	"debug/elf"
 	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/wmpf-hil/wmpf-hil/internal/staticbin"
 )
 
 // dockerfile is the image's Dockerfile, written into each build context.
@@ -150,14 +148,14 @@ func WriteContext(ctx context.Context, dir, root, binary string) error {
 	}
 	out := filepath.Join(rootfs, "wmpf-hil")
 	if binary == "" {
-		if err := goBuild(ctx, root, out); err != nil {
-			return err
+		if err := staticbin.Build(ctx, root, "./cmd/wmpf-hil", out); err != nil {
+			return fmt.Errorf("hilimage: Options.Root: %w", err)
 		}
 	} else if err := copyFile(binary, out, 0o755); err != nil {
 		return fmt.Errorf("hilimage: build context: binary: %w", err)
 	}
-	if err := CheckStatic(out); err != nil {
-		return err
+	if err := staticbin.Check(out); err != nil {
+		return fmt.Errorf("hilimage: %w", err)
 	}
 	tmp := filepath.Join(rootfs, "tmp")
 	if err := os.Mkdir(tmp, 0o755); err != nil {
@@ -173,64 +171,6 @@ func WriteContext(ctx context.Context, dir, root, binary string) error {
 		}
 	}
 	return nil
-}
-
-// goBuild builds a static ./cmd/wmpf-hil for linux on the host's
-// architecture.
-func goBuild(ctx context.Context, root, out string) error {
-	if _, err := os.Stat(filepath.Join(root, "cmd", "wmpf-hil")); err != nil {
-		return fmt.Errorf("hilimage: Options.Root %q: not the wmpf-hil module (%w)", root, err)
-	}
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		return fmt.Errorf("hilimage: the go command is needed to build wmpf-hil: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/wmpf-hil")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("hilimage: go build ./cmd/wmpf-hil in %s: %w\n%s", root, err, bytes.TrimSpace(output.Bytes()))
-	}
-	return nil
-}
-
-// CheckStatic refuses a binary that is not a linux executable of this
-// machine's architecture, or that needs a dynamic loader or shared
-// libraries, none of which a scratch image has.
-func CheckStatic(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return fmt.Errorf("hilimage: %s: not a linux executable: %w", path, err)
-	}
-	defer f.Close()
-	if want := goarchMachine[runtime.GOARCH]; want != elf.EM_NONE && f.Machine != want {
-		return fmt.Errorf("hilimage: %s is built for %v; this machine's containers run %v", path, f.Machine, want)
-	}
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("hilimage: %s is dynamically linked (it has an ELF interpreter): build it with CGO_ENABLED=0", path)
-		}
-	}
-	libs, err := f.ImportedLibraries()
-	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
-		return fmt.Errorf("hilimage: %s: %w", path, err)
-	}
-	if len(libs) > 0 {
-		return fmt.Errorf("hilimage: %s needs shared libraries %v: build it with CGO_ENABLED=0", path, libs)
-	}
-	return nil
-}
-
-var goarchMachine = map[string]elf.Machine{
-	"amd64":   elf.EM_X86_64,
-	"arm64":   elf.EM_AARCH64,
-	"386":     elf.EM_386,
-	"arm":     elf.EM_ARM,
-	"riscv64": elf.EM_RISCV,
-	"ppc64le": elf.EM_PPC64,
-	"s390x":   elf.EM_S390,
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

@@ -13,6 +13,8 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/wmpf-hil/wmpf-hil/internal/staticbin"
 )
 
 // probe is a program that reports what a process in the image finds: its
@@ -100,8 +102,8 @@ func TestRefusedInput(t *testing.T) {
 		err  func() error
 		want string
 	}{
-		{"dynamic binary", func() error { return CheckStatic("/bin/sh") }, "dynamically linked"},
-		{"not an executable", func() error { return CheckStatic(text) }, "not a linux executable"},
+		{"dynamic binary", func() error { return staticbin.Check("/bin/sh") }, "dynamically linked"},
+		{"not an executable", func() error { return staticbin.Check(text) }, "not a linux executable"},
 		{"bad tag", func() error { _, err := Build(ctx, Options{Binary: "/bin/sh", Tag: "no-tag"}); return err }, `tag "no-tag": want REPOSITORY:TAG`},
 		{"nothing to build", func() error { _, err := Build(ctx, Options{}); return err }, "Options.Root"},
 		{"not the module", func() error { return WriteContext(ctx, t.TempDir(), dir, "") }, "not the wmpf-hil module"},

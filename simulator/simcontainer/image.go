@@ -1,18 +1,16 @@
 package simcontainer
 
 import (
-	"bytes"
 	"context"
-	"debug/elf"
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/wmpf-hil/wmpf-hil/internal/staticbin"
 )
 
 // dockerfile is the Dockerfile of the image, written into each build context.
@@ -79,57 +77,16 @@ func buildContext(ctx context.Context, root string) (dir string, err error) {
 		return "", fmt.Errorf("build context: %w", err)
 	}
 	bin := filepath.Join(dir, "wmpf-sim")
-	if err := goBuild(ctx, root, bin); err != nil {
-		return "", err
+	if err := staticbin.Build(ctx, root, "./cmd/wmpf-sim", bin); err != nil {
+		return "", fmt.Errorf("build wmpf-sim: %w", err)
 	}
-	if err := checkStatic(bin); err != nil {
-		return "", err
+	if err := staticbin.Check(bin); err != nil {
+		return "", fmt.Errorf("check wmpf-sim: %w", err)
 	}
 	if err := copyProfiles(filepath.Join(root, "fixtures", "profiles"), filepath.Join(dir, "profiles")); err != nil {
 		return "", fmt.Errorf("build context: %w", err)
 	}
 	return dir, nil
-}
-
-// goBuild builds ./cmd/wmpf-sim for linux on the host's architecture, with
-// cgo off so that the binary is static.
-func goBuild(ctx context.Context, root, out string) error {
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		return fmt.Errorf("build wmpf-sim: the go command is needed to build the image: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/wmpf-sim")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("build wmpf-sim: go build ./cmd/wmpf-sim in %s: %w\n%s", root, err, bytes.TrimSpace(output.Bytes()))
-	}
-	return nil
-}
-
-// checkStatic refuses a binary that needs a dynamic loader or shared
-// libraries, which a scratch image does not have.
-func checkStatic(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return fmt.Errorf("check wmpf-sim: %w", err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("check wmpf-sim: %s is dynamically linked (it has an ELF interpreter); a scratch image needs a static binary", path)
-		}
-	}
-	libs, err := f.ImportedLibraries()
-	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
-		return fmt.Errorf("check wmpf-sim: %w", err)
-	}
-	if len(libs) > 0 {
-		return fmt.Errorf("check wmpf-sim: %s needs shared libraries %v; a scratch image needs a static binary", path, libs)
-	}
-	return nil
 }
 
 // copyProfiles copies the *.yaml device profiles of src into dst.
