@@ -20,7 +20,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	_ "time/tzdata"
 
@@ -43,7 +42,7 @@ var commands = []cli.Command{
 func main() {
 	provider.Register()
 	if len(os.Args) > 1 && (os.Args[1] == "-version" || os.Args[1] == "--version" || os.Args[1] == "version") {
-		fmt.Println("wmpf-hil", version())
+		fmt.Println("wmpf-hil", cli.Version())
 		return
 	}
 	ctx := interruptible(context.Background())
@@ -67,25 +66,6 @@ func interruptible(ctx context.Context) context.Context {
 		os.Exit(130)
 	}()
 	return ctx
-}
-
-// version is the module version the binary was built from (go install
-// …@vX), else its VCS revision, else "devel".
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
-			v = "devel-" + s.Value[:min(12, len(s.Value))]
-		}
-	}
-	if v == "" || v == "(devel)" {
-		v = "devel"
-	}
-	return v
 }
 
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {

@@ -118,7 +118,7 @@ func (r *suiteRun) exec(ctx context.Context, stdout, stderr io.Writer) (int, str
 		FarmFile: farm.FileFromEnv(*r.devices), ReportsDir: *r.reports, RunID: *r.runID, Procs: *r.procs,
 		Labels: r.labels, Matrix: farm.Matrix(*r.matrix), Shard: shard, FlakeAttempts: *r.flakeAttempts,
 		FlakyFails: *r.flakyFails, Timeout: *r.timeout, SuiteArgs: r.extra, Worker: []string{self, "worker"},
-		Version: version(), Stderr: stderr, InstallAPK: *r.install,
+		Version: cli.Version(), Stderr: stderr, InstallAPK: *r.install,
 	})
 	if errors.Is(err, runner.ErrBadInput) {
 		return 0, "", cli.UsageError{Msg: strings.TrimPrefix(err.Error(), runner.ErrBadInput.Error()+": ")}

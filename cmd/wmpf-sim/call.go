@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 
 	"github.com/wmpf-hil/wmpf-hil/harness/caller"
 	"github.com/wmpf-hil/wmpf-hil/internal/cli"
