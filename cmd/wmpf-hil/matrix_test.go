@@ -81,6 +81,13 @@ simulated:
 			}
 		}
 		junitNames(t, filepath.Join(runDir, report.JUnitFile), &names[i])
+		for dev, props := range junitProperties(t, filepath.Join(runDir, report.JUnitFile)) {
+			for _, p := range []string{"name", "model", "sn", "serial", "androidVersion", "hostPackage", "hostVersion"} {
+				if props[p] == "" {
+					t.Errorf("run %s: junit suite %s has no property %s: %v", id, dev, p, props)
+				}
+			}
+		}
 		sort.Strings(names[i])
 	}
 	if strings.Join(names[0], "\n") != strings.Join(names[1], "\n") {
@@ -119,6 +126,35 @@ func junitNames(t *testing.T, path string, names *[]string) {
 			*names = append(*names, "junit "+c.Classname+" / "+c.Name)
 		}
 	}
+}
+
+// junitProperties returns each testsuite's properties by suite name.
+func junitProperties(t *testing.T, path string) map[string]map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Suites []struct {
+			Name  string `xml:"name,attr"`
+			Props []struct {
+				Name  string `xml:"name,attr"`
+				Value string `xml:"value,attr"`
+			} `xml:"properties>property"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]string{}
+	for _, s := range doc.Suites {
+		out[s.Name] = map[string]string{}
+		for _, p := range s.Props {
+			out[s.Name][p.Name] = p.Value
+		}
+	}
+	return out
 }
 
 func firstLineOf(s string) string {

@@ -57,6 +57,10 @@ type Spec struct {
 	ModelID     string `json:"modelId"`
 	Model       string `json:"model"`
 	HostPackage string `json:"hostPackage"`
+	// HostVersionName and HostVersionCode are the host app's version, as
+	// dumpsys package says at the health check ("" and 0 when unknown).
+	HostVersionName string `json:"hostVersionName,omitempty"`
+	HostVersionCode int64  `json:"hostVersionCode,omitempty"`
 	// AndroidVersion is ro.build.version.release, read at the health check.
 	AndroidVersion string    `json:"androidVersion,omitempty"`
 	Push           PushRoute `json:"push"`

@@ -9,6 +9,7 @@ import (
 	"github.com/wmpf-hil/wmpf-hil/harness/adb"
 	"github.com/wmpf-hil/wmpf-hil/harness/caller"
 	"github.com/wmpf-hil/wmpf-hil/harness/device"
+	"github.com/wmpf-hil/wmpf-hil/harness/install"
 )
 
 // check connects a device if asked, reads what the run records of it,
@@ -40,6 +41,15 @@ func (f *Farm) check(ctx context.Context, d device.Spec, prepare func(context.Co
 	if d.Install != nil {
 		if err := f.installBuild(ctx, &d); err != nil {
 			return d, err.Error()
+		}
+	}
+	if d.HostPackage != "" {
+		// What is installed, whoever installed it: the reports name the
+		// host app build each device ran.
+		if out, err := dev.Run(ctx, "dumpsys package "+adb.Quote(d.HostPackage)); err == nil {
+			if p, err := install.ParseDumpsysPackage(out, d.HostPackage); err == nil {
+				d.HostVersionName, d.HostVersionCode = p.VersionName, p.VersionCode
+			}
 		}
 	}
 	if prepare != nil {

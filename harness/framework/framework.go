@@ -284,7 +284,8 @@ func (f *Framework) closeSessions() {
 func DeviceInfo(d device.Spec, status report.DeviceStatus, reason string) *report.DeviceInfo {
 	info := &report.DeviceInfo{Name: d.Name, Serial: d.Serial, Server: d.Server, Model: d.Model, ModelID: d.ModelID, SN: d.SN,
 		AndroidVersion: d.AndroidVersion, HostPackage: d.HostPackage, Simulated: d.Simulated, Profile: d.Profile,
-		Container: d.Container, Defects: d.Defects, Status: status, Reason: reason, ClockOffsetSet: d.ClockOffset, ClockDriftPPM: d.ClockDriftPPM}
+		Container: d.Container, Defects: d.Defects, Status: status, Reason: reason, ClockOffsetSet: d.ClockOffset, ClockDriftPPM: d.ClockDriftPPM,
+		HostVersionName: d.HostVersionName, HostVersionCode: d.HostVersionCode}
 	if in := d.Installed; in != nil {
 		info.Install = &report.Install{APK: in.APK, Package: in.Package, VersionName: in.VersionName, VersionCode: in.VersionCode,
 			SHA256: in.SHA256, Build: in.Build}
