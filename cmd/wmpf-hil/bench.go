@@ -172,6 +172,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			report.WriteGateTable(stdout, rep)
 			if err := report.WriteGate(runDir, rep); err != nil {
 				fmt.Fprintf(stderr, "wmpf-hil: %v\n", err)
+			} else if err := report.Render(runDir); err != nil { // the page shows the gate's table
+				fmt.Fprintf(stderr, "wmpf-hil: %v\n", err)
 			}
 			regressed = g.Regressed()
 		}

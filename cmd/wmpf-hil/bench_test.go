@@ -124,6 +124,10 @@ func TestBenchGatesAndCompareAgrees(t *testing.T) {
 	if err != nil || !gated.Result.Regressed() {
 		t.Fatalf("gate.json: %v", err)
 	}
+	if page, err := os.ReadFile(filepath.Join(reports, "gated", report.HTMLFile)); err != nil ||
+		!strings.Contains(string(page), `id="gate"`) || !strings.Contains(string(page), "✗ regression") {
+		t.Errorf("the gated run's report.html does not show the gate's table (%v)", err)
+	}
 	// compare on the kept runs: the same verdicts, exit 4.
 	js := filepath.Join(t.TempDir(), "gate.json")
 	code, out = wmpf(t, "compare", "-json", js, fastDir, filepath.Join(reports, "gated"))

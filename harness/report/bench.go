@@ -543,3 +543,37 @@ func WriteGateTable(w io.Writer, g GateReport) {
 		fmt.Fprintf(w, "no regression: %d comparisons tested (%d improvements, %d no change); %d can't tell with these calls\n", res.Tested, imp, no, cant)
 	}
 }
+
+// gateView is the gate's judgement as report.html shows it.
+type gateView struct {
+	Baseline, BaselineRun        string
+	BaselineCalls, Calls         int
+	Alpha, MinEffect, Confidence string
+	Power                        string
+	Tested                       int
+	Regressions, Improvements    int
+	NoChange, CantTell           int
+	Verdict, VerdictClass        string
+	Rows                         []GateRow
+}
+
+func gateViewOf(g *GateReport) *gateView {
+	if g == nil || g.Result == nil {
+		return nil
+	}
+	res := g.Result
+	v := &gateView{Baseline: g.Baseline, BaselineRun: g.BaselineRun, BaselineCalls: g.BaselineCalls, Calls: g.Calls,
+		Alpha: fmt.Sprintf("%g", res.Alpha), MinEffect: pct(res.MinEffect, false), Confidence: fmt.Sprintf("%.4g%%", 100*res.Confidence),
+		Power: pct(res.Power, false), Tested: res.Tested,
+		Regressions: res.Count(gate.Regression), Improvements: res.Count(gate.Improvement),
+		NoChange: res.Count(gate.NoChange), CantTell: res.Count(gate.CantTell), Rows: GateRows(res)}
+	switch {
+	case v.Regressions > 0:
+		v.Verdict, v.VerdictClass = fmt.Sprintf("REGRESSION: %d of %d tested comparisons", v.Regressions, v.Tested), "bad"
+	case v.Tested == 0:
+		v.Verdict, v.VerdictClass = "NOT JUDGED: the runs are too small for any comparison to be significant", "warn"
+	default:
+		v.Verdict, v.VerdictClass = fmt.Sprintf("no regression in %d tested comparisons", v.Tested), "ok"
+	}
+	return v
+}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"html"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -231,4 +232,60 @@ func TestBenchSectionOnThePage(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
+}
+
+// A gated run's page shows the gate's table: every tested comparison with
+// its change, interval and verdict, regressions marked, the comparisons
+// too small to test folded away; a run without gate.json has no table.
+func TestGateTableOnThePage(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	base := BenchFromResults(randomRun(r, "base", 300, time.Second, 1))
+	slow := randomRun(r, "slow", 300, time.Second, 1.3)
+	dir := t.TempDir()
+	writeResults(t, dir, slow)
+	if err := Render(dir); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(page), `id="gate"`) {
+		t.Errorf("a gate table on a run that was not gated")
+	}
+	res, err := CompareBench(gate.DefaultConfig(), base, BenchFromResults(slow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteGate(dir, GateReport{Baseline: "reports/base", BaselineRun: "base", BaselineCalls: 300, Run: "slow", Calls: 300, Result: res}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(dir); err != nil {
+		t.Fatal(err)
+	}
+	page, err = os.ReadFile(filepath.Join(dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPage(t, string(page))
+	var total GateRow
+	for _, row := range GateRows(res) {
+		if row.Figure == "total" && row.Model == AllModels && row.Stat == string(gate.Centre) {
+			total = row
+		}
+	}
+	if !total.Regression {
+		t.Fatalf("total over all models 30%% slower: %+v", total)
+	}
+	for _, want := range []string{`id="gate"`, "REGRESSION:", "reports/base", "p Holm", `class="bad-row"`, "✗ regression",
+		htmlText(total.Change), htmlText(total.Interval), "can’t tell with these calls"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+// htmlText is s as html/template writes it in text: + is &#43;.
+func htmlText(s string) string {
+	return strings.ReplaceAll(html.EscapeString(s), "+", "&#43;")
 }

@@ -111,6 +111,8 @@ type page struct {
 	Bench         []benchRow
 	BenchCalls    int
 	BenchOverhead string
+	// Gate is the release gate's judgement against a baseline, if any.
+	Gate *gateView
 
 	Details []cellRow
 	Specs   []specRow
@@ -243,6 +245,7 @@ func buildPage(r *Results, lastRecord time.Time) *page {
 	p.Restarts, p.RestartSummary = restartRows(r.Restarts)
 	p.Incidents = incidentRows(r.Incidents)
 	p.Bench, p.BenchCalls, p.BenchOverhead = benchRows(r)
+	p.Gate = gateViewOf(r.Gate)
 	return p
 }
 

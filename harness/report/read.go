@@ -39,6 +39,9 @@ type Results struct {
 	// Damaged counts lines that could not be read (a run killed mid-write
 	// leaves at most one).
 	Damaged int
+	// Gate is the release gate's judgement (gate.json beside results.jsonl)
+	// when the run was a benchmark gated on a baseline.
+	Gate *GateReport
 }
 
 // SchemaError is returned by Read for a run written with a newer schema
@@ -138,6 +141,11 @@ func ReadDir(dir string) (*Results, error) {
 	res, err := Read(f)
 	if err != nil {
 		return nil, fmt.Errorf("report: %s: %w", path, err)
+	}
+	// A gate file that cannot be read leaves the page without the gate's
+	// table; bench and compare, which write it, say why.
+	if g, err := ReadGate(dir); err == nil {
+		res.Gate = g
 	}
 	return res, nil
 }
