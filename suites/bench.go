@@ -25,15 +25,9 @@ var _ = framework.Describe("Release benchmark", Label("benchmark"), func() {
 		arrival, length, err := framework.BenchPlan()
 		Expect(err).NotTo(HaveOccurred())
 		// The farm's arrival is shared out over its devices, each with a
-		// seed of its own (from its place among them).
-		devs := framework.F.Devices()
-		share := arrival.Scale(1 / float64(len(devs)))
-		for i, x := range devs {
-			if x.Name == d.Spec.Name {
-				share.Seed = arrival.Seed + uint64(i)
-			}
-		}
-		openLoop(ctx, d, share, length)
+		// seed of its own drawn from its stable name, so that a device gets
+		// the same schedule in every run, whichever worker runs it.
+		openLoop(ctx, d, arrival.Share(d.Spec.Name, len(framework.F.Devices())), length)
 	}, SpecTimeout(benchSpecTimeout))
 })
 

@@ -7,6 +7,7 @@ package loadgen
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -109,6 +110,18 @@ func (a Arrival) Scale(k float64) Arrival {
 	a.Rate *= k
 	a.To *= k
 	return a
+}
+
+// Share is one device's part of a farm's arrival shared out over n
+// devices: the rate divided by n, and a seed of its own drawn from the
+// device's name, so that a device gets the same schedule in every run
+// whatever the order its devices are run in.
+func (a Arrival) Share(name string, n int) Arrival {
+	s := a.Scale(1 / float64(max(n, 1)))
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	s.Seed = a.Seed ^ h.Sum64()
+	return s
 }
 
 // Times returns the intended start of every call in a run of length d, as

@@ -145,6 +145,29 @@ func TestScale(t *testing.T) {
 	}
 }
 
+// A device's share of a Poisson arrival is its own and the same in every
+// run: it depends on its name, not on the order of the farm.
+func TestShareFollowsTheDevice(t *testing.T) {
+	a, err := ParseArrival("poisson:4/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := a.Share("panel-1", 4), a.Share("panel-2", 4)
+	if p1.Rate != 1 || p1.Seed == p2.Seed {
+		t.Fatalf("shares: rate %g, seeds %d and %d; want rate 1 and seeds of their own", p1.Rate, p1.Seed, p2.Seed)
+	}
+	again := a.Share("panel-1", 4).Times(time.Minute)
+	if !slices.Equal(p1.Times(time.Minute), again) {
+		t.Errorf("panel-1's schedule differs between two shares")
+	}
+	if slices.Equal(p1.Times(time.Minute), p2.Times(time.Minute)) {
+		t.Errorf("two devices got the same schedule")
+	}
+	if z := a.Share("x", 0); z.Rate != a.Rate {
+		t.Errorf("a share of no devices: rate %g, want the whole %g", z.Rate, a.Rate)
+	}
+}
+
 func TestMeanRate(t *testing.T) {
 	for s, want := range map[string]float64{"ramp:2/s-8/s": 5, "poisson:30/min": 0.5, "constant:3/s": 3} {
 		if a, _ := ParseArrival(s); a.MeanRate() != want {
