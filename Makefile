@@ -87,7 +87,7 @@ bench: deps
 # The release benchmark on a farm: open-loop calls, p50…p99.9 per stage and
 # model; BASELINE=reports/<run> gates on an earlier one with the statistical
 # gate (exit 4 on a regression; docs/release-gate.md).
-ARRIVAL   ?= poisson:2/s
+ARRIVAL   ?= poisson:1/s
 DURATION  ?= 2m
 BASELINE  ?=
 release-bench: deps
