@@ -87,7 +87,7 @@ type phase struct {
 // runPhase starts one `wmpf-hil CMD` per shard with args (and -shard i/N
 // when sharded), samples every process below this one until they end, and
 // merges the shards' folders.
-func runPhase(ctx context.Context, b *testing.B, name, reports string, shards int, args func(shard int) []string) phase {
+func runPhase(ctx context.Context, b testing.TB, name, reports string, shards int, args func(shard int) []string) phase {
 	b.Helper()
 	ph := phase{name: name}
 	var cmds []*exec.Cmd
@@ -250,14 +250,41 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func BenchmarkScale(b *testing.B) {
-	n, shards := *scaleDevices, *scaleShards
+	scaleRun(b, scaleOptions{devices: *scaleDevices, shards: *scaleShards, procs: *scaleProcs, benchProcs: *scaleBenchProcs,
+		rate: *scaleRate, duration: *scaleDuration, labels: *scaleLabels, only: *scaleOnly, reports: *scaleReports}, b.ReportMetric)
+}
+
+// A small farm through the scale benchmark's own path — two shards, the
+// suites, the release benchmark, the merge and the figures — so that the
+// benchmark command keeps working between the times someone runs it.
+func TestScaleBenchOnASmallFarm(t *testing.T) {
+	metrics := map[string]float64{}
+	scaleRun(t, scaleOptions{devices: 4, shards: 2, rate: 0.5, duration: 4 * time.Second, labels: "smoke"},
+		func(v float64, unit string) { metrics[unit] = v })
+	for _, m := range []string{"s-suites", "MiB-peak-suites", "s-bench", "MiB-peak-bench", "ms-overhead-p99"} {
+		if metrics[m] <= 0 {
+			t.Errorf("figure %s: %v, want it measured", m, metrics[m])
+		}
+	}
+}
+
+// scaleOptions are the -scale.* flags.
+type scaleOptions struct {
+	devices, shards, procs, benchProcs int
+	rate                               float64
+	duration                           time.Duration
+	labels, only, reports              string
+}
+
+func scaleRun(b testing.TB, o scaleOptions, metric func(v float64, unit string)) {
+	n, shards := o.devices, o.shards
 	if n < 2 || n > 1000 || shards < 1 || shards > n {
 		b.Fatalf("-scale.devices %d, -scale.shards %d: allowed 2..1000 devices and 1..devices shards", n, shards)
 	}
-	if *scaleOnly != "" && *scaleOnly != "suites" && *scaleOnly != "bench" {
-		b.Fatalf("-scale.only %q: allowed suites, bench (or empty: both)", *scaleOnly)
+	if o.only != "" && o.only != "suites" && o.only != "bench" {
+		b.Fatalf("-scale.only %q: allowed suites, bench (or empty: both)", o.only)
 	}
-	reports := *scaleReports
+	reports := o.reports
 	if reports == "" {
 		reports = b.TempDir()
 	} else if err := os.MkdirAll(reports, 0o755); err != nil {
@@ -272,41 +299,41 @@ func BenchmarkScale(b *testing.B) {
 	fmt.Fprintf(w, "\nscale benchmark: %d simulated devices (%s), %d shard(s) on this host (%d cores)\n", n, farmFile, shards, numCPU())
 	stamp := time.Now().Format("150405")
 
-	if *scaleOnly != "bench" {
-		args := []string{"run", "-devices", farmFile, "-label-filter", *scaleLabels, "-matrix", "device"}
-		if *scaleProcs > 0 {
-			args = append(args, "-procs", strconv.Itoa(*scaleProcs))
+	if o.only != "bench" {
+		args := []string{"run", "-devices", farmFile, "-label-filter", o.labels, "-matrix", "device"}
+		if o.procs > 0 {
+			args = append(args, "-procs", strconv.Itoa(o.procs))
 		}
 		ph := runPhase(ctx, b, "suites-"+stamp, reports, shards, func(int) []string { return args })
 		ph.print(w)
-		b.ReportMetric(ph.wall.Seconds(), "s-suites")
-		b.ReportMetric(mib(ph.sampled.PeakRSS), "MiB-peak-suites")
-		b.ReportMetric(ph.cpu.Seconds(), "cpu-s-suites")
+		metric(ph.wall.Seconds(), "s-suites")
+		metric(mib(ph.sampled.PeakRSS), "MiB-peak-suites")
+		metric(ph.cpu.Seconds(), "cpu-s-suites")
 		for i, code := range ph.exits {
 			if code != exitPass {
 				b.Errorf("suites shard %d exited %d (see %s)", i+1, code, ph.logs[i])
 			}
 		}
 	}
-	if *scaleOnly != "suites" {
-		rate := *scaleRate * float64(n) / float64(shards) // each shard's arrival is its devices' share
-		procs := *scaleBenchProcs
+	if o.only != "suites" {
+		rate := o.rate * float64(n) / float64(shards) // each shard's arrival is its devices' share
+		procs := o.benchProcs
 		if procs == 0 {
 			procs = (n + shards - 1) / shards
 		}
-		args := []string{"bench", "-devices", farmFile, "-arrival", fmt.Sprintf("constant:%g/s", rate), "-duration", scaleDuration.String(),
-			"-procs", strconv.Itoa(procs), "-min-tail", "1"}
+		args := []string{"bench", "-devices", farmFile, "-arrival", fmt.Sprintf("constant:%g/s", rate), "-duration", o.duration.String(),
+			"-procs", strconv.Itoa(procs)}
 		ph := runPhase(ctx, b, "bench-"+stamp, reports, shards, func(int) []string { return args })
 		ph.print(w)
-		b.ReportMetric(ph.wall.Seconds(), "s-bench")
-		b.ReportMetric(mib(ph.sampled.PeakRSS), "MiB-peak-bench")
-		b.ReportMetric(ph.cpu.Seconds(), "cpu-s-bench")
+		metric(ph.wall.Seconds(), "s-bench")
+		metric(mib(ph.sampled.PeakRSS), "MiB-peak-bench")
+		metric(ph.cpu.Seconds(), "cpu-s-bench")
 		figs, err := report.ReadBench(ph.merged)
 		if err != nil {
 			b.Errorf("bench figures: %v", err)
 			return
 		}
-		fmt.Fprintf(w, "  release benchmark: %d calls at %g calls/s over %d devices for %v\n", figs.Calls, *scaleRate*float64(n), n, *scaleDuration)
+		fmt.Fprintf(w, "  release benchmark: %d calls at %g calls/s over %d devices for %v\n", figs.Calls, o.rate*float64(n), n, o.duration)
 		for _, fig := range []string{latency.Queue, latency.TotalIntended, "total"} {
 			if s, ok := figs.Figures[fig][report.AllModels]; ok {
 				fmt.Fprintf(w, "    %-15s n=%-5d p50 %8.1f ms  p99 %8.1f ms  max %8.1f ms\n", fig, s.N, s.P50, s.P99, s.Max)
@@ -315,7 +342,7 @@ func BenchmarkScale(b *testing.B) {
 		if o, ok := figs.Overhead[latency.Observe]; ok {
 			fmt.Fprintf(w, "  harness-added latency (observe: a device's line logged → read by the harness): n=%d p50 %.2f ms, p99 %.2f ms, max %.2f ms (target p99 < 5 ms)\n",
 				o.N, o.P50, o.P99, o.Max)
-			b.ReportMetric(o.P99, "ms-overhead-p99")
+			metric(o.P99, "ms-overhead-p99")
 		} else {
 			b.Errorf("bench.json has no harness overhead figure")
 		}
