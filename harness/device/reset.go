@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/wmpf-hil/wmpf-hil/harness/protocol"
 )
 
 // WeChatSide is what a reset needs from the WeChat side: to end a device's
-// calls, and the push token it last issued to the device. A nil WeChatSide
-// (WeChat's own servers) checks only the device.
+// calls, the push token it last issued to the device, and the pushes it
+// sent it. A nil WeChatSide (WeChat's own servers) checks only the device.
 type WeChatSide interface {
 	// EndCallsOf ends every call of the device sn that has not ended
 	// (cancels a ringing one, hangs up one in progress); it returns the
@@ -17,6 +19,8 @@ type WeChatSide interface {
 	// PushTokenOf is the newest push token the WeChat side issued to sn,
 	// and when it expires ("" when none).
 	PushTokenOf(ctx context.Context, sn string) (string, time.Time, error)
+	// Pushes lists the pushes sent to sn, oldest first.
+	Pushes(ctx context.Context, sn string) ([]protocol.Push, error)
 }
 
 // callEndSettle is how long a reset lets a device whose call it ended leave
@@ -46,29 +50,10 @@ func (s *Session) Reset(ctx context.Context, w WeChatSide, within time.Duration)
 			rep.Did = append(rep.Did, "ended call "+r+" on the WeChat side")
 		}
 	}
-	// A call just ended leaves the call page by itself (to the end page or
-	// the background): give it the time to, rather than racing it.
-	settle := time.Now().Add(callEndSettle)
-	for {
-		on, _, err := s.OnCallPage(ctx)
-		if err != nil {
-			return rep, err
-		}
-		if !on {
-			break
-		}
-		if len(rep.Did) == 0 || time.Now().After(settle) {
-			if _, err := s.Run(ctx, "input keyevent KEYCODE_BACK"); err != nil {
-				return rep, err
-			}
-			rep.Did = append(rep.Did, "left the call page")
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return rep, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	did, err := s.leaveCallPage(ctx, len(rep.Did) > 0)
+	rep.Did = append(rep.Did, did...)
+	if err != nil {
+		return rep, err
 	}
 	restart := ""
 	if r := s.Readiness(ctx); r != "" {
@@ -87,6 +72,23 @@ func (s *Session) Reset(ctx context.Context, w WeChatSide, within time.Duration)
 		rep.Did = append(rep.Did, "restarted the host app ("+restart+")")
 		if r := s.WaitReady(ctx, within); r != "" {
 			return rep, fmt.Errorf("not ready even after restarting the host app: %s", r)
+		}
+	}
+	if w != nil {
+		// A push of an earlier call still on its way would open a call
+		// page in the middle of the next spec: let it come, and its call
+		// end, now.
+		did, err := s.settleLeftoverPushes(ctx, w)
+		rep.Did = append(rep.Did, did...)
+		if err != nil {
+			return rep, err
+		}
+		if len(did) > 0 {
+			did, err := s.leaveCallPage(ctx, true)
+			rep.Did = append(rep.Did, did...)
+			if err != nil {
+				return rep, err
+			}
 		}
 	}
 	if on, detail, err := s.OnCallPage(ctx); err != nil {
@@ -118,4 +120,28 @@ func (s *Session) staleToken(ctx context.Context, w WeChatSide) (string, error) 
 		return "its push token expired at " + exp.Format(time.TimeOnly), nil
 	}
 	return "", nil
+}
+
+// leaveCallPage leaves the call page: a call just ended (justEnded) leaves
+// it by itself — to the end page or the background — and is given the time
+// to, rather than raced; else, or when it does not, BACK.
+func (s *Session) leaveCallPage(ctx context.Context, justEnded bool) ([]string, error) {
+	settle := time.Now().Add(callEndSettle)
+	for {
+		on, _, err := s.OnCallPage(ctx)
+		if err != nil || !on {
+			return nil, err
+		}
+		if !justEnded || time.Now().After(settle) {
+			if _, err := s.Run(ctx, "input keyevent KEYCODE_BACK"); err != nil {
+				return nil, err
+			}
+			return []string{"left the call page"}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

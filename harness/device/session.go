@@ -47,6 +47,9 @@ type Session struct {
 	mu        sync.Mutex
 	lastFit   time.Time
 	streamErr error
+	// carried are the groupIds of pushes an earlier session of the device
+	// saw received (CarryPushes).
+	carried map[string]bool
 }
 
 // Open starts a session: the logcat stream (from now on) and a first clock

@@ -246,8 +246,18 @@ func (d *Device) failNoEvent(what string, max time.Duration, mark int, err error
 	}
 	evs := d.Log.Since(mark)
 	msg := fmt.Sprintf("no %s from %s within %v", what, d.Spec.Name, max)
+	mine := map[string]bool{}
+	d.mu.Lock()
+	for _, c := range d.calls {
+		mine[c.GroupID] = true
+	}
+	d.mu.Unlock()
 	for _, e := range evs {
 		switch e.Name {
+		case contract.EvPushReceived:
+			if g := device.PushGroup(e); g != "" && !mine[g] {
+				msg += "; a push of a call this spec did not place came meanwhile (groupId " + g + ")"
+			}
 		case contract.EvCrash:
 			msg += "; the host app crashed: " + e.Str("reason")
 		case contract.EvPushIgnored:

@@ -247,19 +247,22 @@ func WriteShared(sh Shared) error {
 // session returns this process's session on a device, opening it once.
 func (f *Framework) session(ctx context.Context, spec device.Spec) (*device.Session, error) {
 	f.mu.Lock()
-	if s := f.sessions[spec.Name]; s != nil {
-		if s.Lost() == nil {
+	old := f.sessions[spec.Name]
+	if old != nil {
+		if old.Lost() == nil {
 			f.mu.Unlock()
-			return s, nil
+			return old, nil
 		}
 		delete(f.sessions, spec.Name)
-		defer s.Close()
+		defer old.Close()
 	}
 	f.mu.Unlock()
 	s, err := device.Open(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
+	// The pushes the lost session saw arrive are not awaited again.
+	s.CarryPushes(old)
 	f.mu.Lock()
 	f.sessions[spec.Name] = s
 	f.mu.Unlock()
