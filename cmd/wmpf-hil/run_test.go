@@ -315,6 +315,11 @@ simulated:
 	}
 	if end.Lost > 2 {
 		t.Errorf("%d specs device-lost; at most the 2 running when the server died should be", end.Lost)
+		for _, s := range res.Specs {
+			if s.State == report.StateLost {
+				t.Logf("lost: %s [%s]: %s", s.Name, s.Device, firstNonEmpty(s.Failure, s.Reason))
+			}
+		}
 	}
 	// Specs passed after the server came back.
 	passedAfter, seen := 0, false
@@ -425,4 +430,11 @@ func TestRunAgainstAContainerFarmThatIsPaused(t *testing.T) {
 	if _, err := docker.ContainerInspect(context.Background(), res.Devices[0].Container, client.ContainerInspectOptions{}); err == nil {
 		t.Errorf("container %s is still there after the run", res.Devices[0].Container)
 	}
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -80,41 +81,63 @@ func modTime(path string) time.Time {
 // its adb server dying, and is back now that the run started the server
 // again. since is when the session that lost it was opened (zero: any
 // time in the run). It returns at once when the server is up and did not
-// die since then: the device itself went away.
-func (f *Framework) cameBack(ctx context.Context, spec device.Spec, since time.Time) bool {
+// die since then: the device itself went away. When it returns false, why
+// says what it found.
+func (f *Framework) cameBack(ctx context.Context, spec device.Spec, since time.Time) (back bool, why string) {
 	if !slices.Contains(f.Farm.Started, spec.Server) {
-		return false
+		return false, "the run did not start its adb server"
 	}
 	ctx, cancel := context.WithTimeout(ctx, serverBackWait)
 	defer cancel()
 	c := adb.NewClient(spec.Server)
 	for {
 		if _, err := os.Stat(markPath(f.RunDir(), spec.Server, "failed")); err == nil {
-			return false
+			return false, "its adb server could not be started again"
 		}
-		down := modTime(markPath(f.RunDir(), spec.Server, "down"))
-		back := modTime(markPath(f.RunDir(), spec.Server, "back"))
-		restarting := !down.IsZero() && back.Before(down)
+		// The server is asked first and the marks read after: process 1
+		// writes "down" before it starts the server again, so a server
+		// that answers after dying has its mark by then (read the other
+		// way round, a restart between the two reads looked like a server
+		// that never died).
 		_, verr := c.Version(ctx)
+		down := modTime(markPath(f.RunDir(), spec.Server, "down"))
+		up := modTime(markPath(f.RunDir(), spec.Server, "back"))
+		restarting := !down.IsZero() && up.Before(down)
 		if verr == nil && !restarting {
 			// A session opened just before or while the server died sees
 			// it too: allow a little before since.
-			if down.IsZero() || down.Before(since.Add(-serverDeathSlack)) {
-				return false
+			if down.IsZero() {
+				return false, "its adb server answers and did not die"
+			}
+			if down.Before(since.Add(-serverDeathSlack)) {
+				return false, fmt.Sprintf("its adb server answers and last died at %s, before the session was opened (%s)",
+					down.Format("15:04:05.000"), since.Format("15:04:05.000"))
 			}
 			// Its network devices are being connected again: wait for it.
 			wctx, cancel := context.WithTimeout(ctx, reconnectWait)
-			st, _ := c.WaitForState(wctx, spec.Serial, adb.StateDevice)
+			st, err := c.WaitForState(wctx, spec.Serial, adb.StateDevice)
 			cancel()
-			return st == adb.StateDevice
+			if st != adb.StateDevice {
+				return false, fmt.Sprintf("its adb server died and is back, but the device is not (%s, %v after %v)", st, err, reconnectWait)
+			}
+			return true, ""
 		}
-		if verr != nil && !errors.Is(verr, adb.ErrServerUnavailable) && ctx.Err() == nil {
-			return false
+		// A server being started again may refuse or drop a connection:
+		// only one that did not die since is taken at its word.
+		diedSince := !down.IsZero() && !down.Before(since.Add(-serverDeathSlack))
+		if verr != nil && !errors.Is(verr, adb.ErrServerUnavailable) && !restarting && !diedSince && ctx.Err() == nil {
+			return false, "its adb server does not answer as it should: " + verr.Error()
 		}
 		select {
 		case <-ctx.Done():
-			return false
+			return false, fmt.Sprintf("its adb server was not back within %v", serverBackWait)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// diedSince reports whether the adb server at addr was found dead after t.
+func (f *Framework) diedSince(addr string, t time.Time) bool {
+	down := modTime(markPath(f.RunDir(), addr, "down"))
+	return !down.IsZero() && down.After(t)
 }

@@ -249,7 +249,9 @@ func (f *Framework) session(ctx context.Context, spec device.Spec) (*device.Sess
 	f.mu.Lock()
 	old := f.sessions[spec.Name]
 	if old != nil {
-		if old.Lost() == nil {
+		// A session opened before its adb server died is cut off, even
+		// before its own streams have noticed.
+		if old.Lost() == nil && !f.diedSince(spec.Server, old.Opened) {
 			f.mu.Unlock()
 			return old, nil
 		}

@@ -33,9 +33,11 @@ func Lease(ctx context.Context) *Device {
 	}
 	ginkgo.AddReportEntry(entryDevice, c.spec, ginkgo.ReportEntryVisibilityNever)
 	s, err := F.session(ctx, c.spec)
-	if err != nil && errors.Is(err, device.ErrDeviceLost) && F.cameBack(ctx, c.spec, time.Time{}) {
-		// The adb server under it died and is back: open again.
-		s, err = F.session(ctx, c.spec)
+	if err != nil && errors.Is(err, device.ErrDeviceLost) {
+		if back, _ := F.cameBack(ctx, c.spec, time.Time{}); back {
+			// The adb server under it died and is back: open again.
+			s, err = F.session(ctx, c.spec)
+		}
 	}
 	if err != nil {
 		F.deviceLost(c.spec, time.Time{}, err)
@@ -56,11 +58,13 @@ func (f *Framework) deviceLost(spec device.Spec, since time.Time, err error) {
 	ginkgo.GinkgoHelper()
 	if errors.Is(err, device.ErrDeviceLost) {
 		detail := strings.TrimPrefix(err.Error(), "device lost: ")
-		if f.cameBack(context.Background(), spec, since) {
+		back, why := f.cameBack(context.Background(), spec, since)
+		if back {
 			ginkgo.Fail(LostMessage(LostADBServer, detail+" (the adb server died under it; the run started the server again and the device is back, so it stays in the run)"))
 		}
+		err = fmt.Errorf("%w (%s)", err, why)
 		f.markLost(spec, err)
-		ginkgo.Fail(LostMessage(LostDevice, spec.Name+": "+detail))
+		ginkgo.Fail(LostMessage(LostDevice, spec.Name+": "+detail+" ("+why+")"))
 	}
 	ginkgo.Fail(fmt.Sprintf("%s: %v", spec.Name, err))
 }
