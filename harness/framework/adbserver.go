@@ -122,10 +122,13 @@ func (f *Framework) cameBack(ctx context.Context, spec device.Spec, since time.T
 			}
 			return true, ""
 		}
-		// A server being started again may refuse or drop a connection:
-		// only one that did not die since is taken at its word.
+		// A server dying (its marks not written yet) or being started
+		// again may refuse or drop a connection: only a server that did
+		// not die since, and answers with something else, is taken at its
+		// word.
 		diedSince := !down.IsZero() && !down.Before(since.Add(-serverDeathSlack))
-		if verr != nil && !errors.Is(verr, adb.ErrServerUnavailable) && !restarting && !diedSince && ctx.Err() == nil {
+		dying := errors.Is(verr, adb.ErrServerUnavailable) || errors.Is(verr, adb.ErrStreamLost)
+		if verr != nil && !dying && !restarting && !diedSince && ctx.Err() == nil {
 			return false, "its adb server does not answer as it should: " + verr.Error()
 		}
 		select {
