@@ -81,8 +81,10 @@ func TestBenchAndCompareRefuseBadInput(t *testing.T) {
 // a run's noise.
 func TestBenchGatesAndCompareAgrees(t *testing.T) {
 	reports := t.TempDir()
+	// 1 call/s: what the default farm sustains (docs/release-gate.md); at
+	// 2/s a TV box's cold starts can put it behind the schedule.
 	bench := func(runID string, extra ...string) (int, string) {
-		return wmpf(t, append([]string{"bench", "-arrival", "constant:2/s", "-duration", "10s", "-reports", reports, "-run-id", runID}, extra...)...)
+		return wmpf(t, append([]string{"bench", "-arrival", "constant:1/s", "-duration", "20s", "-reports", reports, "-run-id", runID}, extra...)...)
 	}
 	code, out := bench("base")
 	baseDir := filepath.Join(reports, "base")
@@ -93,8 +95,8 @@ func TestBenchGatesAndCompareAgrees(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if figs.Calls != 20 || len(figs.Samples) != 20 || figs.Arrival != "constant:2/s" || figs.Figures[latency.TotalIntended][report.AllModels].N != 20 {
-		t.Errorf("bench.json: %d calls, %d samples, arrival %q; want 20 calls of constant:2/s, each kept", figs.Calls, len(figs.Samples), figs.Arrival)
+	if figs.Calls != 20 || len(figs.Samples) != 20 || figs.Arrival != "constant:1/s" || figs.Figures[latency.TotalIntended][report.AllModels].N != 20 {
+		t.Errorf("bench.json: %d calls, %d samples, arrival %q; want 20 calls of constant:1/s, each kept", figs.Calls, len(figs.Samples), figs.Arrival)
 	}
 	for _, want := range []string{"release benchmark: 20 calls", "total-intended", "harness overhead", "detect: the smallest slowdown"} {
 		if !strings.Contains(out, want) {

@@ -45,7 +45,7 @@ func TestAPKCommandWritesASignedSimulatedBuild(t *testing.T) {
 		t.Fatalf("-profile tv: %d %q", code, errs)
 	}
 	spec := readSpec(t, filepath.Join(dir, "tv.apk"))
-	if spec.Timing["mpColdStart"] != "lognormal(2100ms, 3300ms)" || spec.Timing["joinRoom"] != "1s" || spec.Timing["boot"] != "" {
+	if spec.Timing["mpColdStart"] != "lognormal(2100ms, 3000ms)" || spec.Timing["joinRoom"] != "1s" || spec.Timing["boot"] != "" {
 		t.Errorf("timing of -profile tv: %v", spec.Timing)
 	}
 }
