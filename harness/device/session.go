@@ -168,6 +168,10 @@ func (s *Session) Lost() error {
 const (
 	DefaultCommandTimeout = 30 * time.Second
 	ProbeTimeout          = 5 * time.Second
+	// WatchAfter: a command still running this long has the device probed
+	// (and again every WatchAfter), so that a hung device is found
+	// without waiting out the command timeout.
+	WatchAfter = 5 * time.Second
 )
 
 // bounded runs op with the command timeout. When that bound, not the
@@ -180,9 +184,39 @@ func (s *Session) bounded(ctx context.Context, what string, op func(context.Cont
 	}
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	err := op(cctx)
+	// A watchdog probes the device while the command runs past WatchAfter:
+	// one that stopped answering costs WatchAfter + ProbeTimeout, not the
+	// whole command timeout.
+	wctx, stopWatch := context.WithCancel(cctx)
+	var gone error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTimer(WatchAfter)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+			}
+			if perr := s.Probe(wctx); errors.Is(perr, ErrDeviceLost) {
+				gone = perr
+				stopWatch()
+				return
+			}
+			t.Reset(WatchAfter)
+		}
+	}()
+	err := op(wctx)
+	stopWatch()
+	wg.Wait()
 	if err == nil {
 		return nil
+	}
+	if gone != nil {
+		return gone
 	}
 	var ee *adb.ExitError
 	if errors.As(err, &ee) {
